@@ -1,0 +1,25 @@
+# Two commands (see README):
+#   make course   install into .venv and open the course in JupyterLab (embedded default model, offline)
+#   make test     install into .venv and run every test: the library's tests and every notebook under nbval
+PYTHON ?= python3
+VENV   ?= .venv
+# torch is installed first and pinned: an unpinned torch pulls a multi-GB CUDA build.
+# Users without a GPU can add the CPU wheel index: make course TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH  ?= torch==2.13.0
+TORCH_INDEX ?=
+PY      = $(VENV)/bin/python
+
+.PHONY: install course test
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+install: $(PY)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH) $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
+	$(PY) -m pip install -q -e ".[test]"
+
+course: install
+	$(VENV)/bin/jupyter lab notebooks/00_setup.ipynb
+
+test: install
+	HF_HUB_OFFLINE=1 $(PY) -m pytest tests $(wildcard notebooks/*.ipynb notebooks/*/*.ipynb) --nbval --nbval-sanitize-with notebooks/sanitize.cfg -q

@@ -1,0 +1,93 @@
+"""An on-disk cache of embeddings, so that re-running a notebook does not re-encode.
+
+The key is a hash of the model's fingerprint (weights and format settings), what
+is being encoded (queries, documents, or a pooling) and every text, in order: any
+change to one of them is a different file. Files are safetensors, written to a
+temporary name and then renamed, so a crash never leaves a half-written entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from safetensors.torch import load_file, save_file
+
+__all__ = ["cache_dir", "cached_encode"]
+
+KINDS = ("queries", "documents", "pooled")
+
+
+def cache_dir(path: str | os.PathLike | None = None) -> Path:
+    """The cache folder: ``path``, else ``$LATEINT_CACHE``, else ``~/.cache/lateint/embeddings``."""
+    if path is not None:
+        return Path(path)
+    env = os.environ.get("LATEINT_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "lateint" / "embeddings"
+
+
+# Keyword arguments that change speed, not the vectors: left out of the key.
+_NEUTRAL = {"batch_size", "show_progress"}
+
+
+def _key(encoder, kind: str, texts: Sequence[str], pooling: str | None, kw: dict) -> str:
+    settings = sorted((k, repr(v)) for k, v in kw.items() if k not in _NEUTRAL)
+    h = hashlib.sha256()
+    h.update(f"{encoder.fingerprint}|{kind}|{pooling}|{settings}|{len(texts)}".encode())
+    for t in texts:
+        h.update(hashlib.sha256(t.encode("utf-8")).digest())
+    return h.hexdigest()[:32]
+
+
+def cached_encode(
+    encoder,
+    texts: Sequence[str],
+    kind: str = "documents",
+    *,
+    pooling: str | None = None,
+    path: str | os.PathLike | None = None,
+    **kw,
+) -> list[torch.Tensor] | torch.Tensor:
+    """``encoder.encode_<kind>(texts)``, read from the cache when it was computed before.
+
+    Args:
+        encoder: an :class:`~lateint.encoders.Encoder`.
+        texts: the texts, as for the encoder.
+        kind: ``"queries"``, ``"documents"`` (lists of ``(L_i, dim)`` tensors) or
+            ``"pooled"`` (one ``(n, dim)`` tensor).
+        pooling: for ``kind="pooled"``, the pooling name (default: the model's).
+        path: cache folder (see :func:`cache_dir`).
+        kw: passed on to the encoder (``batch_size``, ``show_progress``, ``normalize``);
+            those that change the vectors are part of the key.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}.")
+    if not getattr(encoder, "fingerprint", ""):
+        raise ValueError("This encoder has no fingerprint, so its embeddings cannot be cached safely.")
+    folder = cache_dir(path)
+    file = folder / f"{_key(encoder, kind, list(texts), pooling, kw)}.safetensors"
+    if file.exists():
+        data = load_file(str(file))
+        if kind == "pooled":
+            return data["pooled"]
+        return list(torch.split(data["flat"], data["lengths"].tolist()))
+    if kind == "pooled":
+        out = encoder.encode_pooled(texts, pooling=pooling, **kw)
+        tensors = {"pooled": out.contiguous()}
+    else:
+        out = getattr(encoder, f"encode_{kind}")(texts, **kw)
+        tensors = {"flat": torch.cat(out).contiguous(), "lengths": torch.tensor([len(v) for v in out])}
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp)
+        os.replace(tmp, file)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return out

@@ -1,0 +1,180 @@
+"""Small in-memory indexes: brute-force MaxSim and pooled cosine, with top-k search.
+
+"Brute force" means every query is scored against every document. That is exact,
+simple, and fast enough for the course's collections (a few thousand documents);
+lesson 05 shows the levers (fewer dimensions, token pooling, quantisation,
+candidate generation) that real engines pull to go further.
+
+Both indexes share one interface:
+
+- ``scores(queries) -> (nq, nd)`` float32 tensor;
+- ``search(queries, k) -> list`` of ranked ``[(doc_id, score), ...]`` per query;
+- ``save(path)`` / ``load(path)``: one safetensors file, ids in its metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from .maxsim import cosine_scores, maxsim_scores, pad
+
+__all__ = ["MaxSimIndex", "PooledIndex", "load_index"]
+
+
+class _Index:
+    kind = ""
+
+    def __init__(self, doc_ids: Sequence[str]) -> None:
+        self.doc_ids = [str(i) for i in doc_ids]
+        if len(set(self.doc_ids)) != len(self.doc_ids):
+            raise ValueError("doc_ids contain duplicates; every document needs its own id.")
+        if not self.doc_ids:
+            raise ValueError("Cannot build an index of zero documents.")
+
+    def __len__(self) -> int:
+        return len(self.doc_ids)
+
+    def scores(self, queries) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def search(self, queries, k: int = 10) -> list[list[tuple[str, float]]]:
+        """Top-``k`` documents for each query, best first, as ``(doc_id, score)`` pairs."""
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}.")
+        s = self.scores(queries)
+        top = s.topk(min(k, s.shape[1]), dim=1)
+        return [
+            [(self.doc_ids[j], v) for j, v in zip(idx.tolist(), val.tolist())]
+            for idx, val in zip(top.indices, top.values)
+        ]
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the index to one safetensors file (atomically). Returns the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"kind": self.kind, "doc_ids": json.dumps(self.doc_ids)}
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        os.close(fd)
+        try:
+            save_file(self._tensors(), tmp, metadata=meta)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        return path
+
+    def _tensors(self) -> dict[str, torch.Tensor]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class MaxSimIndex(_Index):
+    """Every document's token vectors, scored against a query by MaxSim.
+
+    Stored flat: ``vectors`` ``(total_tokens, dim)`` and ``lengths`` ``(nd,)``.
+    Scoring pads documents in buckets of similar length so little work is wasted.
+    """
+
+    kind = "maxsim"
+
+    def __init__(self, doc_ids: Sequence[str], doc_vectors: Sequence[torch.Tensor], bucket: int = 512) -> None:
+        super().__init__(doc_ids)
+        if len(doc_vectors) != len(self.doc_ids):
+            raise ValueError(f"{len(self.doc_ids)} ids but {len(doc_vectors)} documents' vectors.")
+        for i, v in enumerate(doc_vectors):
+            if not isinstance(v, torch.Tensor) or v.dim() != 2 or v.shape[0] == 0 or v.shape[1] != doc_vectors[0].shape[1]:
+                raise ValueError(
+                    f"Document {i} must be a non-empty (L, dim) tensor with the same dim as the others, "
+                    f"got {getattr(v, 'shape', type(v).__name__)}."
+                )
+        self.vectors = torch.cat([v.float() for v in doc_vectors])
+        self.lengths = torch.tensor([v.shape[0] for v in doc_vectors])
+        self.bucket = bucket
+
+    @classmethod
+    def from_texts(cls, encoder, doc_ids: Sequence[str], texts: Sequence[str], cache: bool = True, **kw):
+        """Encode ``texts`` with ``encoder`` (through the embedding cache) and index them."""
+        from .cache import cached_encode
+
+        vecs = cached_encode(encoder, texts, "documents", **kw) if cache else encoder.encode_documents(texts, **kw)
+        return cls(doc_ids, vecs)
+
+    @property
+    def dim(self) -> int:
+        return self.vectors.shape[1]
+
+    def documents(self) -> list[torch.Tensor]:
+        """The documents' token matrices, ``(L_i, dim)`` each."""
+        return list(torch.split(self.vectors, self.lengths.tolist()))
+
+    def scores(self, queries: Sequence[torch.Tensor]) -> torch.Tensor:
+        """MaxSim of each query (``(Lq_i, dim)`` tensors) against every document: ``(nq, nd)``."""
+        Q, qm = pad(list(queries))
+        if Q.shape[-1] != self.dim:
+            raise ValueError(f"Queries have dim {Q.shape[-1]} but the index holds dim {self.dim}: same encoder?")
+        Q = Q.to(self.vectors.dtype)
+        docs = self.documents()
+        order = torch.argsort(self.lengths, descending=True).tolist()
+        out = torch.empty((Q.shape[0], len(docs)), dtype=torch.float32)
+        for start in range(0, len(order), self.bucket):
+            idx = order[start : start + self.bucket]
+            D, dm = pad([docs[i] for i in idx])
+            out[:, idx] = maxsim_scores(Q, D, qm, dm)
+        return out
+
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        return {"vectors": self.vectors.contiguous(), "lengths": self.lengths}
+
+
+class PooledIndex(_Index):
+    """One vector per document ``(nd, dim)``, scored by cosine similarity."""
+
+    kind = "pooled"
+
+    def __init__(self, doc_ids: Sequence[str], vectors: torch.Tensor) -> None:
+        super().__init__(doc_ids)
+        if not isinstance(vectors, torch.Tensor) or vectors.dim() != 2 or vectors.shape[0] != len(self.doc_ids):
+            raise ValueError(
+                f"vectors must be a (n_docs, dim) tensor with one row per id ({len(self.doc_ids)}), "
+                f"got {getattr(vectors, 'shape', type(vectors).__name__)}."
+            )
+        self.vectors = vectors.float()
+
+    @classmethod
+    def from_texts(cls, encoder, doc_ids: Sequence[str], texts: Sequence[str], cache: bool = True, **kw):
+        """Encode ``texts`` into pooled vectors (through the embedding cache) and index them."""
+        from .cache import cached_encode
+
+        vecs = cached_encode(encoder, texts, "pooled", **kw) if cache else encoder.encode_pooled(texts, **kw)
+        return cls(doc_ids, vecs)
+
+    def scores(self, queries: torch.Tensor) -> torch.Tensor:
+        """Cosine of each pooled query ``(nq, dim)`` with every document: ``(nq, nd)``."""
+        return cosine_scores(queries, self.vectors)
+
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        return {"vectors": self.vectors.contiguous()}
+
+
+def load_index(path: str | os.PathLike) -> MaxSimIndex | PooledIndex:
+    """Read an index written by ``save()``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No index file at {path}; build one and call .save({str(path)!r}) first.")
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    kind = meta.get("kind")
+    if kind not in ("maxsim", "pooled") or "doc_ids" not in meta:
+        raise ValueError(f"{path} is not a lateint index file (no 'kind'/'doc_ids' metadata).")
+    ids = json.loads(meta["doc_ids"])
+    if kind == "pooled":
+        return PooledIndex(ids, tensors["vectors"])
+    return MaxSimIndex(ids, list(torch.split(tensors["vectors"], tensors["lengths"].tolist())))

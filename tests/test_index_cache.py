@@ -1,0 +1,113 @@
+"""Index search, save/load, and the embedding cache."""
+import pytest
+import torch
+
+from lateint.cache import cached_encode
+from lateint.index import MaxSimIndex, PooledIndex, load_index
+from lateint.maxsim import maxsim
+
+
+def rand_docs(n, seed=0, dim=8):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.nn.functional.normalize(torch.randn(int(torch.randint(1, 30, (1,), generator=g)), dim, generator=g), dim=-1) for _ in range(n)]
+
+
+def test_maxsim_index_scores_equal_reference_across_buckets():
+    docs, queries = rand_docs(50), rand_docs(4, seed=1)
+    idx = MaxSimIndex([f"d{i}" for i in range(50)], docs, bucket=7)
+    s = idx.scores(queries)
+    ref = torch.tensor([[maxsim(q, d) for d in docs] for q in queries])
+    torch.testing.assert_close(s, ref, atol=1e-5, rtol=1e-5)
+    top = idx.search(queries, k=3)
+    assert len(top) == 4 and all(len(r) == 3 for r in top)
+    for qi, ranked in enumerate(top):
+        best = ref[qi].topk(3)
+        assert [d for d, _ in ranked] == [f"d{j}" for j in best.indices.tolist()]
+        assert [s for _, s in ranked] == sorted([s for _, s in ranked], reverse=True)
+    assert len(idx.search(queries, k=500)[0]) == 50
+
+
+def test_save_load_roundtrip(tmp_path):
+    docs = rand_docs(10)
+    idx = MaxSimIndex([f"doc {i}" for i in range(10)], docs)  # ids with spaces survive
+    p = idx.save(tmp_path / "i.safetensors")
+    back = load_index(p)
+    assert isinstance(back, MaxSimIndex) and back.doc_ids == idx.doc_ids
+    q = rand_docs(2, seed=5)
+    torch.testing.assert_close(back.scores(q), idx.scores(q))
+    pooled = PooledIndex(["a", "b"], torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+    back = load_index(pooled.save(tmp_path / "p.safetensors"))
+    assert isinstance(back, PooledIndex)
+    assert back.search(torch.tensor([[0.1, 1.0]]), k=1) == [[("b", pytest.approx(0.995037, abs=1e-5))]]
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_index_bad_input(tmp_path):
+    with pytest.raises(ValueError, match="duplicates"):
+        MaxSimIndex(["a", "a"], rand_docs(2))
+    with pytest.raises(ValueError, match="2 ids but 3"):
+        MaxSimIndex(["a", "b"], rand_docs(3))
+    with pytest.raises(ValueError, match="non-empty"):
+        MaxSimIndex(["a", "b"], [torch.zeros(2, 8), torch.zeros(0, 8)])
+    with pytest.raises(ValueError, match="same dim"):
+        MaxSimIndex(["a", "b"], [torch.zeros(2, 8), torch.zeros(2, 4)])
+    with pytest.raises(ValueError, match="same encoder"):
+        MaxSimIndex(["a"], rand_docs(1)).scores([torch.zeros(2, 4)])
+    with pytest.raises(ValueError, match="one row per id"):
+        PooledIndex(["a"], torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="k must be"):
+        PooledIndex(["a"], torch.zeros(1, 3)).search(torch.zeros(1, 3), k=0)
+    with pytest.raises(FileNotFoundError, match="No index file"):
+        load_index(tmp_path / "missing.safetensors")
+
+
+class CountingEncoder:
+    """Stands in for an Encoder: counts calls, returns deterministic vectors."""
+
+    fingerprint = "test-encoder"
+
+    def __init__(self):
+        self.calls = 0
+
+    def encode_documents(self, texts, **kw):
+        self.calls += 1
+        return [torch.full((len(t), 3), float(len(t))) for t in texts]
+
+    encode_queries = encode_documents
+
+    def encode_pooled(self, texts, pooling=None, **kw):
+        self.calls += 1
+        return torch.tensor([[float(len(t)), 1.0] for t in texts])
+
+
+def test_cache_hits_and_keys(tmp_path):
+    enc = CountingEncoder()
+    a = cached_encode(enc, ["ab", "cde"], "documents", path=tmp_path)
+    b = cached_encode(enc, ["ab", "cde"], "documents", path=tmp_path)
+    assert enc.calls == 1
+    assert [x.shape for x in b] == [(2, 3), (3, 3)]
+    for x, y in zip(a, b):
+        torch.testing.assert_close(x, y)
+    cached_encode(enc, ["ab", "cdf"], "documents", path=tmp_path)  # one text changed
+    cached_encode(enc, ["ab", "cde"], "queries", path=tmp_path)  # other kind
+    assert enc.calls == 3
+    p1 = cached_encode(enc, ["ab"], "pooled", path=tmp_path)
+    p2 = cached_encode(enc, ["ab"], "pooled", path=tmp_path)
+    assert enc.calls == 4 and torch.equal(p1, p2)
+    cached_encode(enc, ["ab", "cde"], "documents", path=tmp_path, batch_size=7)  # speed-only setting: a hit
+    assert enc.calls == 4
+    cached_encode(enc, ["ab", "cde"], "documents", path=tmp_path, normalize=False)  # other vectors: a miss
+    assert enc.calls == 5
+    enc.fingerprint = "other-model"
+    cached_encode(enc, ["ab", "cde"], "documents", path=tmp_path)
+    assert enc.calls == 6
+    assert not list(tmp_path.glob("*.tmp"))
+    with pytest.raises(ValueError, match="kind must be"):
+        cached_encode(enc, ["ab"], "tokens", path=tmp_path)
+
+
+def test_cache_env_var(tmp_path, monkeypatch):
+    monkeypatch.setenv("LATEINT_CACHE", str(tmp_path / "c"))
+    enc = CountingEncoder()
+    cached_encode(enc, ["x"], "documents")
+    assert len(list((tmp_path / "c").glob("*.safetensors"))) == 1

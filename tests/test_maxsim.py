@@ -1,0 +1,107 @@
+"""MaxSim: the readable reference, the batched path, and explanations agree."""
+import pytest
+import torch
+
+import lateint
+from lateint.maxsim import cosine_scores, explain, maxsim, maxsim_scores, maxsim_scores_ragged, pad
+
+
+def ragged(n, lo, hi, dim, gen):
+    return [torch.nn.functional.normalize(torch.randn(int(torch.randint(lo, hi + 1, (1,), generator=gen)), dim, generator=gen), dim=-1) for _ in range(n)]
+
+
+def test_reference_by_hand():
+    q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    d = torch.tensor([[0.6, 0.8], [1.0, 0.0], [0.0, -1.0]])
+    # token 1 best matches d[1] (1.0), token 2 best matches d[0] (0.8)
+    assert maxsim(q, d) == pytest.approx(1.8)
+    assert maxsim(q[:1], d) == pytest.approx(1.0)  # one query token, one best match
+    assert maxsim(d[2:], q) == pytest.approx(0.0)  # [0,-1] vs [1,0] and [0,1]: best is 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_batched_equals_reference_on_ragged_data(seed):
+    gen = torch.Generator().manual_seed(seed)
+    queries = ragged(7, 1, 12, 24, gen)
+    docs = ragged(23, 1, 40, 24, gen)
+    expected = torch.tensor([[maxsim(q, d) for d in docs] for q in queries])
+    got = maxsim_scores_ragged(queries, docs)
+    assert got.shape == (7, 23)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+    # tiny chunks exercise the chunking loop
+    Q, qm = pad(queries)
+    D, dm = pad(docs)
+    torch.testing.assert_close(maxsim_scores(Q, D, qm, dm, chunk_bytes=1), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_padding_never_wins_and_never_adds():
+    q = torch.tensor([[1.0, 0.0]])
+    d = torch.tensor([[-1.0, 0.0]])
+    # Padding rows are zeros: unmasked, a zero row (score 0) would beat the real -1.
+    Q, qm = pad([q], length=4)
+    D, dm = pad([d], length=5)
+    assert maxsim_scores(Q, D, qm, dm).item() == pytest.approx(-1.0)
+    assert maxsim_scores(Q, D).item() == pytest.approx(0.0 * 4)  # the bug the masks prevent
+    # padded query positions would add their best match if unmasked
+    Q2 = torch.ones(1, 3, 2)
+    qm2 = torch.tensor([[True, False, False]])
+    D2 = torch.tensor([[[1.0, 1.0]]])
+    assert maxsim_scores(Q2, D2, qm2).item() == pytest.approx(2.0)
+    assert maxsim_scores(Q2, D2).item() == pytest.approx(6.0)
+
+
+def test_bf16_close_to_fp32():
+    gen = torch.Generator().manual_seed(3)
+    queries, docs = ragged(3, 2, 8, 16, gen), ragged(5, 2, 20, 16, gen)
+    Q, qm = pad(queries)
+    D, dm = pad(docs)
+    full = maxsim_scores(Q, D, qm, dm)
+    half = maxsim_scores(Q.bfloat16(), D.bfloat16(), qm, dm)
+    assert half.dtype == torch.float32
+    torch.testing.assert_close(half, full, atol=0.1, rtol=0.02)
+
+
+def test_explain_sums_to_score_and_names_tokens():
+    gen = torch.Generator().manual_seed(4)
+    q, d = ragged(1, 5, 5, 8, gen)[0], ragged(1, 9, 9, 8, gen)[0]
+    rows = explain(q, d, [f"q{i}" for i in range(5)], [f"d{j}" for j in range(9)])
+    assert len(rows) == 5
+    assert sum(r.similarity for r in rows) == pytest.approx(maxsim(q, d), abs=1e-5)
+    for r in rows:
+        assert r.doc_token == f"d{r.doc_position}"
+        assert r.similarity == pytest.approx((d @ q[r.query_position]).max().item(), abs=1e-6)
+        assert r.similarity == pytest.approx((q[r.query_position] @ d[r.doc_position]).item(), abs=1e-6)
+
+
+def test_cosine_scores():
+    a = torch.tensor([[3.0, 0.0], [1.0, 1.0]])
+    b = torch.tensor([[2.0, 0.0], [0.0, 5.0]])
+    s = cosine_scores(a, b)
+    torch.testing.assert_close(s, torch.tensor([[1.0, 0.0], [2**-0.5, 2**-0.5]]))
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: maxsim(torch.zeros(3), torch.zeros(2, 3)), "2-D tensor"),
+        (lambda: maxsim(torch.zeros(2, 3), torch.zeros(2, 4)), "different sizes"),
+        (lambda: maxsim(torch.zeros(0, 3), torch.zeros(2, 3)), "no token vectors"),
+        (lambda: maxsim([[1.0]], torch.zeros(2, 1)), "2-D tensor"),
+        (lambda: maxsim_scores(torch.zeros(2, 3), torch.zeros(1, 2, 3)), "3-D padded batch"),
+        (lambda: maxsim_scores(torch.zeros(1, 2, 3), torch.zeros(1, 2, 4)), "different sizes"),
+        (lambda: maxsim_scores(torch.zeros(1, 2, 3), torch.zeros(1, 2, 3), q_mask=torch.ones(1, 3, dtype=torch.bool)), "bool tensor of shape"),
+        (lambda: maxsim_scores(torch.zeros(1, 2, 3), torch.zeros(1, 2, 3), d_mask=torch.ones(1, 2)), "bool tensor"),
+        (lambda: maxsim_scores(torch.zeros(1, 2, 3), torch.zeros(1, 2, 3, dtype=torch.float64)), "same dtype"),
+        (lambda: pad([]), "empty list"),
+        (lambda: pad([torch.zeros(3, 2)], length=2), "shorter"),
+        (lambda: explain(torch.ones(2, 3), torch.ones(4, 3), query_tokens=["a"]), "align"),
+        (lambda: cosine_scores(torch.zeros(2, 2, 2), torch.zeros(2, 2)), "2-D tensor"),
+    ],
+)
+def test_bad_input_gets_clear_error(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_public_api_exports():
+    assert lateint.maxsim is maxsim and lateint.maxsim_scores is maxsim_scores
