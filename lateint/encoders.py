@@ -21,6 +21,8 @@ Conventions (all formats):
   tensor of shape ``(L_i, dim)`` per text, holding only the tokens that take part
   in MaxSim. ``query_tokens`` / ``document_tokens`` return the matching token strings.
 - ``encode_pooled`` returns one float32 tensor of shape ``(n, hidden)``.
+- Marker tokens show as ``[Q]`` / ``[D]`` in token strings, whichever vocabulary entry
+  the checkpoint uses for them (``[unused0]`` in Stanford ColBERT, ``[Q] `` in PyLate).
 - Only safetensors weights are read unless ``allow_pickle=True``; remote code is never run.
 """
 
@@ -214,10 +216,15 @@ class Encoder:
         return {"input_ids": ids, "attention_mask": att, "keep": keep}
 
     def _tokens(self, texts: Sequence[str], is_query: bool) -> list[list[str]]:
+        """Token strings; the marker tokens read ``[Q]`` and ``[D]`` whatever the vocabulary calls them."""
         texts = _check_texts(texts)
         enc = self.tokenize(texts, is_query)
+        names = {self._query_marker_id: "[Q]", self._doc_marker_id: "[D]"}
         convert = self.tokenizer.convert_ids_to_tokens
-        return [convert(ids[keep].tolist()) for ids, keep in zip(enc["input_ids"], enc["keep"])]
+        return [
+            [names.get(i, t) for i, t in zip(ids[keep].tolist(), convert(ids[keep].tolist()))]
+            for ids, keep in zip(enc["input_ids"], enc["keep"])
+        ]
 
     # ----------------------------------------------------------------- encoding
 
