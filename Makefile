@@ -22,4 +22,4 @@ course: install
 	$(VENV)/bin/jupyter lab notebooks/00_setup.ipynb
 
 test: install
-	HF_HUB_OFFLINE=1 $(PY) -m pytest tests $(wildcard notebooks/*.ipynb notebooks/*/*.ipynb) --nbval --nbval-sanitize-with notebooks/sanitize.cfg -q
+	HF_HUB_OFFLINE=1 $(PY) -m pytest tests $(wildcard notebooks/*.ipynb notebooks/*/*.ipynb) --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -q
