@@ -19,7 +19,7 @@ install: $(PY)
 	$(PY) -m pip install -q -e ".[test]"
 
 course: install
-	$(VENV)/bin/jupyter lab notebooks/00_setup.ipynb
+	$(VENV)/bin/jupyter lab notebooks/00_setup.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: install
 	HF_HUB_OFFLINE=1 $(PY) -m pytest tests $(wildcard notebooks/*.ipynb notebooks/*/*.ipynb) --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -q
