@@ -79,12 +79,13 @@ class MaxSimIndex(_Index):
     """Every document's token vectors, scored against a query by MaxSim.
 
     Stored flat: ``vectors`` ``(total_tokens, dim)`` and ``lengths`` ``(nd,)``.
-    Scoring pads documents in buckets of similar length so little work is wasted.
+    Scoring takes documents in buckets of ``bucket`` documents of similar length and
+    pads each bucket only to its own longest document, so little work is wasted.
     """
 
     kind = "maxsim"
 
-    def __init__(self, doc_ids: Sequence[str], doc_vectors: Sequence[torch.Tensor], bucket: int = 512) -> None:
+    def __init__(self, doc_ids: Sequence[str], doc_vectors: Sequence[torch.Tensor], bucket: int = 64) -> None:
         super().__init__(doc_ids)
         if len(doc_vectors) != len(self.doc_ids):
             raise ValueError(f"{len(self.doc_ids)} ids but {len(doc_vectors)} documents' vectors.")
@@ -120,13 +121,18 @@ class MaxSimIndex(_Index):
         if Q.shape[-1] != self.dim:
             raise ValueError(f"Queries have dim {Q.shape[-1]} but the index holds dim {self.dim}: same encoder?")
         Q = Q.to(self.vectors.dtype)
-        docs = self.documents()
-        order = torch.argsort(self.lengths, descending=True).tolist()
-        out = torch.empty((Q.shape[0], len(docs)), dtype=torch.float32)
+        first_row = self.lengths.cumsum(0) - self.lengths  # where each document starts in self.vectors
+        order = torch.argsort(self.lengths, descending=True)
+        out = torch.empty((Q.shape[0], len(self)), dtype=torch.float32)
         for start in range(0, len(order), self.bucket):
-            idx = order[start : start + self.bucket]
-            D, dm = pad([docs[i] for i in idx])
-            out[:, idx] = maxsim_scores(Q, D, qm, dm)
+            idx = order[start : start + self.bucket]  # documents of similar length
+            lengths = self.lengths[idx]
+            # Token j of document i is row min(j, L_i - 1): a shorter document is padded by
+            # repeating its last token, and a repeated token never changes a max, so no mask.
+            position = torch.arange(int(lengths.max())).minimum(lengths.unsqueeze(1) - 1)  # (c, L)
+            rows = (first_row[idx].unsqueeze(1) + position).view(-1)  # (c*L,)
+            D = self.vectors.index_select(0, rows).view(*position.shape, self.dim)  # (c, L, dim)
+            out[:, idx] = maxsim_scores(Q, D, qm)
         return out
 
     def _tensors(self) -> dict[str, torch.Tensor]:

@@ -86,14 +86,20 @@ def maxsim_scores(
     D: torch.Tensor,
     q_mask: torch.Tensor | None = None,
     d_mask: torch.Tensor | None = None,
-    chunk_bytes: int = 256 * 2**20,
+    chunk_bytes: int = 4 * 2**20,
 ) -> torch.Tensor:
     """MaxSim of every query against every document, for padded batches.
 
-    Same number as :func:`maxsim` for each pair. A padded document position never
-    wins a max (it is set to -inf first), a padded query position never adds to
-    the sum (it is zeroed after the max). Documents are processed in chunks so
-    the ``(nq, Lq, chunk, Ld)`` similarity block stays near ``chunk_bytes``.
+    Same number as :func:`maxsim` for each pair, computed as one matrix product
+    per chunk of documents: all document tokens of the chunk (rows) against all
+    query tokens (columns), then a max over each document's rows and a sum over
+    each query's columns. A padded document position never wins a max (its row is
+    set to -inf), a padded query position never adds to the sum (it is zeroed
+    after the max).
+
+    Speed notes (see ``benchmarks/maxsim_speed.py``): the similarity block of one
+    chunk is kept near ``chunk_bytes`` so it stays in the CPU cache, and it is
+    written into one reused buffer; only the padded rows are touched by the mask.
 
     Args:
         Q: queries, shape ``(nq, Lq, dim)``.
@@ -114,27 +120,26 @@ def maxsim_scores(
         )
     if Q.dtype != D.dtype:
         raise ValueError(f"Q is {Q.dtype} but D is {D.dtype}: cast both to the same dtype.")
-    nq, Lq, _ = Q.shape
+    nq, Lq, dim = Q.shape
     nd, Ld, _ = D.shape
     out = torch.empty((nq, nd), dtype=torch.float32, device=Q.device)
-    if nd == 0 or nq == 0:
-        return out
-    per_doc = max(1, nq * Lq * Ld * Q.element_size())
-    step = max(1, chunk_bytes // per_doc)
-    flatQ = Q.reshape(nq * Lq, -1)  # (nq*Lq, dim)
-    qm = None if q_mask is None else q_mask.to(torch.float32)  # (nq, Lq)
+    if nd == 0 or nq == 0 or Lq == 0:
+        return out.zero_()
+    step = max(1, chunk_bytes // (Ld * nq * Lq * Q.element_size()))  # documents per chunk
+    queries_T = Q.reshape(nq * Lq, dim).T  # (dim, nq*Lq): every query token is a column
+    buffer = Q.new_empty((min(step, nd) * Ld, nq * Lq))
     for start in range(0, nd, step):
         Dc = D[start : start + step]  # (c, Ld, dim)
         c = Dc.shape[0]
-        # One matrix product for the whole chunk: (nq*Lq, dim) x (dim, c*Ld)
-        sim = (flatQ @ Dc.reshape(c * Ld, -1).T).view(nq, Lq, c, Ld)
+        sim = torch.mm(Dc.reshape(c * Ld, dim), queries_T, out=buffer[: c * Ld])  # (c*Ld, nq*Lq)
         if d_mask is not None:
-            sim.masked_fill_(~d_mask[start : start + step].view(1, 1, c, Ld), float("-inf"))
-        best = sim.amax(dim=3).to(torch.float32)  # (nq, Lq, c)
-        if qm is not None:
-            # where=... avoids 0 * -inf = nan for a document with no real token
-            best = torch.where(qm.bool().unsqueeze(2), best, torch.zeros((), dtype=best.dtype))
-        out[:, start : start + c] = best.sum(dim=1)
+            padded_rows = (~d_mask[start : start + c]).reshape(-1).nonzero().squeeze(1)
+            sim.index_fill_(0, padded_rows, float("-inf"))
+        best = sim.view(c, Ld, nq, Lq).amax(dim=1).to(torch.float32)  # (c, nq, Lq): best match per query token
+        if q_mask is not None:
+            # where=... rather than a product: 0 * -inf would be nan for a document with no real token
+            best = torch.where(q_mask, best, torch.zeros((), dtype=best.dtype))
+        out[:, start : start + c] = best.sum(dim=2).T
     return out
 
 

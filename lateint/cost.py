@@ -1,0 +1,186 @@
+"""What late interaction costs, measured: bytes against quality, and candidates against exhaustive search.
+
+Lesson 05 calls these on a slice of SciFact; ``benchmarks/footprint.py`` and
+``benchmarks/candidates.py`` call them on full test sets::
+
+    docs = encode_corpus(enc, ds.doc_texts, "documents")      # {"pooled": ..., "tokens": [...]}
+    queries = encode_corpus(enc, ds.query_texts, "queries")
+    table = footprint(ds, docs, queries, [Compression(pool_factor=2), ...])
+    plot_footprint(table)
+    sweep = candidate_sweep(ds, docs, queries, [20, 50, 100])
+    plot_candidates(sweep)
+
+Both return ``{row: {column: value}}`` tables, printable with
+:func:`lateint.tables.format_table`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Mapping, Sequence
+
+import torch
+
+from .compress import Compression, compress_each
+from .evaluate import evaluate, run_from_scores
+from .index import MaxSimIndex, PooledIndex
+from .rerank import two_stage_search
+
+__all__ = [
+    "POOLED",
+    "FULL",
+    "ndcg_at_10",
+    "footprint",
+    "format_footprint",
+    "candidate_sweep",
+    "plot_footprint",
+    "plot_candidates",
+]
+
+POOLED = "pooled fp32 (1 vector)"
+FULL = Compression().label  # every token vector in float32: the reference
+
+
+def ndcg_at_10(ds, scores: torch.Tensor) -> float:
+    """nDCG@10 on dataset ``ds`` of a ``(n_queries, n_docs)`` score matrix."""
+    return evaluate(run_from_scores(scores, ds.query_ids, ds.doc_ids, k=10), ds.qrels, ["ndcg@10"])["ndcg@10"]
+
+
+def footprint(
+    ds, docs: Mapping[str, object], queries: Mapping[str, object], settings: Sequence[Compression], seed: int = 0,
+    verbose: bool = False,
+) -> dict[str, dict[str, float]]:
+    """Bytes per document and nDCG@10 of the pooled vector, of all token vectors, and of each setting.
+
+    Args:
+        ds: the dataset (or slice) the vectors come from.
+        docs, queries: ``{"pooled": (n, dim), "tokens": [(L_i, dim), ...]}``, as
+            :func:`lateint.compare.encode_corpus` returns them.
+        settings: the :class:`~lateint.compress.Compression` settings to measure
+            (all token vectors in float32 is always measured first, as the reference).
+        verbose: print each row as it is measured (full test sets take minutes).
+
+    Returns:
+        ``{label: {"vectors/doc", "bytes/doc", "x pooled bytes", "ndcg@10", "of MaxSim"}}``;
+        ``"of MaxSim"`` is the nDCG@10 as a fraction of all token vectors in float32.
+    """
+    pooled_bytes = docs["pooled"].shape[1] * 4
+    table = {POOLED: {"vectors/doc": 1.0, "bytes/doc": float(pooled_bytes),
+                      "ndcg@10": ndcg_at_10(ds, PooledIndex(ds.doc_ids, docs["pooled"]).scores(queries["pooled"]))}}
+    todo = [Compression()] + [s for s in settings if s != Compression()]
+    for setting, result in compress_each(docs["tokens"], queries["tokens"], todo, seed):
+        start = time.perf_counter()
+        score = ndcg_at_10(ds, MaxSimIndex(ds.doc_ids, result.docs).scores(result.queries))
+        table[setting.label] = {"vectors/doc": result.vectors_per_doc, "bytes/doc": result.bytes_per_doc,
+                                "ndcg@10": score}
+        if verbose:
+            print(f"{setting.label}: {result.vectors_per_doc:.1f} vectors, {result.bytes_per_doc:,.0f} bytes, "
+                  f"nDCG@10 {score:.4f} (scored in {time.perf_counter() - start:.0f} s)", flush=True)
+    reference = table[FULL]["ndcg@10"]
+    for row in table.values():
+        row["x pooled bytes"] = row["bytes/doc"] / pooled_bytes
+        row["of MaxSim"] = row["ndcg@10"] / reference if reference else float("nan")
+    return {label: {k: row[k] for k in ("vectors/doc", "bytes/doc", "x pooled bytes", "ndcg@10", "of MaxSim")}
+            for label, row in table.items()}
+
+
+def format_footprint(table: Mapping[str, Mapping[str, float]]) -> str:
+    """A :func:`footprint` table as aligned text, each column rounded to what it can tell."""
+    from .tables import format_table
+
+    return format_table({
+        label: {"vectors/doc": f"{r['vectors/doc']:.1f}", "bytes/doc": f"{r['bytes/doc']:,.0f}",
+                "x pooled bytes": f"{r['x pooled bytes']:.1f}", "nDCG@10": f"{r['ndcg@10']:.3f}",
+                "of MaxSim": f"{r['of MaxSim']:.1%}"}
+        for label, r in table.items()
+    }, first="setting")
+
+
+def candidate_sweep(
+    ds, docs: Mapping[str, object], queries: Mapping[str, object], candidates: Sequence[int], k: int = 10,
+    repeats: int = 1,
+) -> dict[str, dict[str, float]]:
+    """Pooled candidates + MaxSim re-ranking for each ``k'`` in ``candidates``, against exhaustive MaxSim.
+
+    Returns:
+        ``{"exhaustive" or "k'=...": {"recall@10 vs exhaustive", "ndcg@10", "seconds", "speed-up"}}``:
+        the share of exhaustive MaxSim's top ``k`` that the two-stage top ``k`` also holds
+        (averaged over queries), nDCG@10 on the qrels, and the search time for all queries
+        (best of ``repeats``) with its speed-up over exhaustive MaxSim.
+    """
+    index, pooled = MaxSimIndex(ds.doc_ids, docs["tokens"]), PooledIndex(ds.doc_ids, docs["pooled"])
+
+    def timed(search):
+        best, hits = float("inf"), None
+        for _ in range(repeats):
+            start = time.perf_counter()
+            hits = search()
+            best = min(best, time.perf_counter() - start)
+        return best, hits
+
+    def row(hits, seconds: float) -> dict[str, float]:
+        shared = sum(len({d for d, _ in a} & {d for d, _ in b}) for a, b in zip(hits, full))
+        run = {qid: dict(h) for qid, h in zip(ds.query_ids, hits)}
+        return {"recall@10 vs exhaustive": shared / (k * len(full)),
+                "ndcg@10": evaluate(run, ds.qrels, ["ndcg@10"])["ndcg@10"],
+                "seconds": seconds, "speed-up": t_full / seconds}
+
+    t_full, full = timed(lambda: index.search(queries["tokens"], k=k))
+    table = {"exhaustive": row(full, t_full)}
+    for c in candidates:
+        seconds, hits = timed(lambda: two_stage_search(pooled, index, queries["pooled"], queries["tokens"], k, c))
+        table[f"k'={c}"] = row(hits, seconds)
+    return table
+
+
+def plot_footprint(table: Mapping[str, Mapping[str, float]], budget: float | None = 4.0, title: str = "", ax=None):
+    """nDCG@10 against bytes per document (log scale), one labelled point per setting.
+
+    ``budget``: draw a vertical line at this many times the pooled vector's bytes.
+    Returns the matplotlib ``Axes``.
+    """
+    import matplotlib.pyplot as plt
+
+    from .plots import method_color
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(11, 6))
+    for label, row in table.items():
+        kind = "pooled" if label == POOLED else "maxsim"
+        ax.scatter(row["bytes/doc"], row["ndcg@10"], s=60, color=method_color(kind), zorder=3)
+        ax.annotate(label, (row["bytes/doc"], row["ndcg@10"]), textcoords="offset points", xytext=(6, 4), fontsize=10)
+    pooled = table[POOLED]
+    ax.axhline(pooled["ndcg@10"], color=method_color("pooled"), linestyle=":", label="pooled vector's nDCG@10")
+    if FULL in table:
+        ax.axhline(0.97 * table[FULL]["ndcg@10"], color=method_color("maxsim"), linestyle=":",
+                   label="97 % of full MaxSim")
+    if budget is not None:
+        ax.axvline(budget * pooled["bytes/doc"], color="grey", linestyle="--", label=f"{budget:g}× the pooled bytes")
+    ax.set_xscale("log")
+    ax.set_xlabel("bytes stored per document (log scale)")
+    ax.set_ylabel("nDCG@10")
+    ax.set_title(title or "What each storage setting costs and keeps")
+    ax.legend(loc="lower right")
+    return ax
+
+
+def plot_candidates(table: Mapping[str, Mapping[str, float]], title: str = "", ax=None):
+    """Recall@10 against exhaustive MaxSim, for each number of candidates ``k'``. Returns the ``Axes``."""
+    import matplotlib.pyplot as plt
+
+    from .plots import method_color
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 5))
+    rows = {int(name.split("=")[1]): row for name, row in table.items() if name.startswith("k'=")}
+    ks = sorted(rows)
+    ax.plot(ks, [rows[c]["recall@10 vs exhaustive"] for c in ks], "o-", color=method_color("maxsim"),
+            label="pooled candidates, MaxSim re-ranking")
+    ax.axhline(1.0, color="grey", linestyle="--", label="exhaustive MaxSim")
+    ax.set_xscale("log")
+    ax.set_xticks(ks, [str(c) for c in ks])
+    ax.set_xlabel("candidates re-ranked per query, k′ (log scale)")
+    ax.set_ylabel("recall@10 vs exhaustive MaxSim")
+    ax.set_title(title or "How many candidates does MaxSim need to see?")
+    ax.legend(loc="lower right")
+    return ax

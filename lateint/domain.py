@@ -1,0 +1,69 @@
+"""How far a dataset is from what a model knows: two cheap, measurable signs.
+
+"Out of domain" is usually said, not measured. Two numbers make it concrete:
+
+* :func:`fragmentation`: how many word pieces the model's tokenizer needs per word.
+  A WordPiece vocabulary is built from the text the model was pre-trained on, so
+  words it met often are one piece ("protein") and rare words fall apart
+  ("hyper", "##cholesterol", "##emia"). Many pieces per word means text unlike the
+  pre-training data, and token vectors that carry fragments rather than words.
+* :func:`query_overlap`: the share of a query's words that its relevant documents
+  contain. Low overlap means relevance has to be recognised through meaning, not
+  shared words: hard for BM25, and exactly where a model's training matters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+import bm25s.stopwords
+
+__all__ = ["fragmentation", "query_overlap"]
+
+_WORD = re.compile(r"[A-Za-z]+")
+_STOP = {w.lower() for w in bm25s.stopwords.STOPWORDS_EN}
+
+
+def fragmentation(tokenizer, texts: Sequence[str]) -> dict[str, float]:
+    """Word-piece statistics of ``texts`` under ``tokenizer`` (e.g. ``encoder.tokenizer``).
+
+    Words are runs of letters (numbers and punctuation are left out), counted with
+    repetition.
+
+    Returns:
+        ``{"pieces_per_word": mean pieces per word, "split_share": share of words cut
+        into two or more pieces, "words": number of words}``.
+    """
+    if isinstance(texts, str):
+        raise TypeError("texts must be a list of strings, not one string")
+    counts = Counter(w for t in texts for w in _WORD.findall(t))
+    if not counts:
+        raise ValueError("the texts hold no words (runs of letters) to measure")
+    words = list(counts)
+    pieces = [len(ids) for ids in tokenizer(words, add_special_tokens=False)["input_ids"]]
+    total = sum(counts.values())
+    return {
+        "pieces_per_word": sum(p * counts[w] for w, p in zip(words, pieces)) / total,
+        "split_share": sum(counts[w] for w, p in zip(words, pieces) if p > 1) / total,
+        "words": total,
+    }
+
+
+def query_overlap(ds) -> float:
+    """Mean, over judged relevant (query, document) pairs of ``ds``, of the share of the
+    query's content words (lower-cased, stopwords left out) that the document contains."""
+    docs = dict(zip(ds.doc_ids, ds.doc_texts))
+    shares = []
+    for qid, rels in ds.qrels.items():
+        q_words = {w.lower() for w in _WORD.findall(ds.queries[qid])} - _STOP
+        if not q_words:
+            continue
+        for did, grade in rels.items():
+            if grade > 0:
+                d_words = {w.lower() for w in _WORD.findall(docs[did])}
+                shares.append(len(q_words & d_words) / len(q_words))
+    if not shares:
+        raise ValueError(f"{ds!r} has no relevant (query, document) pair with content words to measure")
+    return sum(shares) / len(shares)

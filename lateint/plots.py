@@ -1,0 +1,367 @@
+"""Plots for the lessons, readable on a projector.
+
+Every function draws on a matplotlib ``Axes`` (pass ``ax=`` to place it in your own
+figure, or leave it out for a new one) and returns what it drew on, so a lesson can
+add a line or a note afterwards. Call :func:`style` once at the top of a notebook
+for large fonts, thick lines and a light grid.
+
+The methods compared throughout the course keep the same colour everywhere
+(colour-blind safe, Okabe-Ito palette): see :data:`METHOD_COLORS` and
+:func:`method_label`.
+
+- :func:`bar_compare`: one metric, one bar per method, from a ``{method: {metric: value}}``
+  table (what :func:`lateint.compare.compare` returns);
+- :func:`grouped_bar_compare`: the same for several datasets side by side;
+- :func:`similarity_heatmap`: the query-token x document-token similarity matrix,
+  with each row's maximum (the match MaxSim keeps) outlined;
+- :func:`contribution_bars`: each query token's best similarity, the parts MaxSim adds up;
+- :func:`line_compare` and :func:`needle_curve`: scores (and ranks) against document length.
+
+To print the same tables as text, use :func:`lateint.tables.format_table`.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+__all__ = [
+    "PROJECTOR_STYLE",
+    "METHOD_COLORS",
+    "style",
+    "method_color",
+    "method_label",
+    "bar_compare",
+    "grouped_bar_compare",
+    "similarity_heatmap",
+    "contribution_bars",
+    "line_compare",
+    "needle_curve",
+]
+
+# rcParams for a room: big type, thick lines, no chart junk.
+PROJECTOR_STYLE: dict[str, object] = {
+    "figure.figsize": (9.0, 5.0),
+    "figure.dpi": 100,
+    "figure.autolayout": True,
+    "font.size": 14,
+    "axes.titlesize": 16,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 14,
+    "axes.grid": True,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "grid.alpha": 0.3,
+    "legend.fontsize": 12,
+    "legend.frameon": False,
+    "xtick.labelsize": 12,
+    "ytick.labelsize": 12,
+    "lines.linewidth": 2.5,
+    "lines.markersize": 7,
+}
+
+# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
+METHOD_COLORS: dict[str, str] = {"pooled": "#E69F00", "maxsim": "#0072B2", "bm25": "#999999"}
+_OTHER_COLORS = ["#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000"]
+_LABELS = {"pooled": "pooled (1 vector)", "maxsim": "MaxSim (token vectors)", "bm25": "BM25"}
+HIGHLIGHT = "#D55E00"  # outlines the cell MaxSim picked
+
+
+def style(**overrides: object) -> None:
+    """Apply :data:`PROJECTOR_STYLE` (plus ``overrides``, rcParams names) to matplotlib.
+
+    >>> style(**{"font.size": 18})  # even larger type  # doctest: +SKIP
+    """
+    settings = {**PROJECTOR_STYLE, **overrides}
+    unknown = [k for k in settings if k not in plt.rcParams]
+    if unknown:
+        raise ValueError(f"Unknown matplotlib rcParams {unknown}; see matplotlib.rcParams.keys() for valid names.")
+    plt.rcParams.update(settings)
+
+
+def method_label(method: str) -> str:
+    """Display name of a method: ``"maxsim"`` -> ``"MaxSim (token vectors)"``; others unchanged."""
+    return _LABELS.get(method, method)
+
+
+def method_color(method: str, index: int = 0) -> str:
+    """The method's fixed colour; other names take the ``index``-th spare colour."""
+    return METHOD_COLORS.get(method, _OTHER_COLORS[index % len(_OTHER_COLORS)])
+
+
+def _new_axes(ax: Axes | None, figsize: tuple[float, float] | None = None) -> Axes:
+    if ax is not None:
+        return ax
+    _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+# ----------------------------------------------------------------------------- bars
+
+
+def _value(tables: Mapping[str, Mapping[str, Mapping[str, float]]], group: str, method: str, metric: str) -> float:
+    row = tables[group].get(method)
+    if row is None:
+        return float("nan")  # a method missing from one dataset: an empty slot, not an error
+    if metric not in row:
+        where = f" for {group!r}" if group else ""
+        raise KeyError(f"No {metric!r} for method {method!r}{where}; that row has {sorted(row)}.")
+    return float(row[metric])
+
+
+def grouped_bar_compare(
+    tables: Mapping[str, Mapping[str, Mapping[str, float]]],
+    metric: str,
+    *,
+    methods: Sequence[str] | None = None,
+    title: str | None = None,
+    ylabel: str | None = None,
+    ylim: tuple[float, float] | None = (0.0, 1.08),
+    ax: Axes | None = None,
+    annotate: bool = True,
+) -> Axes:
+    """Bars of one ``metric``: a group per dataset, a bar per method.
+
+    Args:
+        tables: ``{dataset: {method: {metric: value}}}``, e.g.
+            ``{"SciFact": compare(scifact, enc), "NFCorpus": compare(nfcorpus, enc)}``.
+        metric: the metric to draw, e.g. ``"ndcg@10"``.
+        methods: bar order (default: the order of the first table, then new ones).
+        ylim: y-axis range (metrics in [0, 1], with room for the labels, by default;
+            ``None`` for automatic).
+        annotate: write each value above its bar (3 decimals).
+
+    Returns:
+        The ``Axes``: ``len(methods) * len(tables)`` bars, one legend entry per method.
+    """
+    if not tables:
+        raise ValueError("tables is empty: pass {dataset: {method: {metric: value}}}.")
+    groups = list(tables)
+    if methods is None:
+        methods = list(dict.fromkeys(m for g in groups for m in tables[g]))
+    ax = _new_axes(ax)
+    x = np.arange(len(groups))
+    width = 0.8 / len(methods)
+    for i, method in enumerate(methods):
+        values = [_value(tables, g, method, metric) for g in groups]
+        offset = (i - (len(methods) - 1) / 2) * width
+        bars = ax.bar(x + offset, values, 0.9 * width, label=method_label(method), color=method_color(method, i))
+        if annotate:
+            ax.bar_label(bars, labels=["" if np.isnan(v) else f"{v:.3f}" for v in values], padding=2, fontsize=11)
+    ax.set_xticks(x, groups)
+    ax.set_ylabel(ylabel or metric)
+    ax.set_title(title or f"{metric} by method")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.grid(axis="x", visible=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return ax
+
+
+def bar_compare(
+    table: Mapping[str, Mapping[str, float]],
+    metric: str,
+    *,
+    methods: Sequence[str] | None = None,
+    **options,
+) -> Axes:
+    """One bar per method for one ``metric`` of a ``{method: {metric: value}}`` table.
+
+    This is the table :func:`lateint.compare.compare` returns. Bars are labelled
+    with the method names under them. ``options`` (``title``, ``ylabel``, ``ylim``,
+    ``ax``, ``annotate``) are those of :func:`grouped_bar_compare`.
+    """
+    if not table:
+        raise ValueError("table is empty: pass {method: {metric: value}}, e.g. compare(ds, encoder).")
+    methods = list(table) if methods is None else list(methods)
+    ax = grouped_bar_compare({"": table}, metric, methods=methods, **options)
+    width = 0.8 / len(methods)
+    labels = [textwrap.fill(method_label(m), 16) for m in methods]  # long names on two lines
+    ax.set_xticks([(i - (len(methods) - 1) / 2) * width for i in range(len(methods))], labels)
+    ax.get_legend().remove()
+    return ax
+
+
+# -------------------------------------------------------------------------- heat map
+
+
+def similarity_heatmap(
+    sim,
+    query_tokens: Sequence[str],
+    doc_tokens: Sequence[str],
+    highlight_max: bool = True,
+    *,
+    title: str = "Query token x document token similarity",
+    annotate: bool | None = None,
+    cmap: str = "viridis",
+    ax: Axes | None = None,
+) -> Axes:
+    """Heat map of a ``(Lq, Ld)`` similarity matrix, one row per query token.
+
+    Args:
+        sim: ``(Lq, Ld)`` tensor or array, e.g. ``q @ d.T`` (cosines for normalised vectors).
+        query_tokens, doc_tokens: row and column labels (``Lq`` and ``Ld`` strings).
+        highlight_max: outline each row's largest cell: the document token MaxSim
+            picks for that query token. The outlines are the Axes' ``patches``.
+        annotate: write the value in each cell (default: when the matrix has at most
+            12 columns and 12 rows, so it stays legible).
+
+    Returns:
+        The ``Axes``; a colour bar labelled "similarity" sits beside it.
+    """
+    values = _as_matrix(sim)
+    lq, ld = values.shape
+    if len(query_tokens) != lq or len(doc_tokens) != ld:
+        raise ValueError(
+            f"sim has shape ({lq}, {ld}) but got {len(query_tokens)} query tokens and {len(doc_tokens)} "
+            "document tokens; pass the token strings aligned with the rows and columns."
+        )
+    ax = _new_axes(ax, figsize=(max(6.0, 0.45 * ld + 2.5), max(3.0, 0.45 * lq + 1.5)))
+    image = ax.imshow(values, cmap=cmap, aspect="auto")
+    ax.figure.colorbar(image, ax=ax, label="similarity", fraction=0.04, pad=0.02)
+    ax.set_xticks(range(ld), doc_tokens, rotation=90)
+    ax.set_yticks(range(lq), query_tokens)
+    ax.set_xlabel("document token")
+    ax.set_ylabel("query token")
+    ax.set_title(title)
+    ax.grid(False)
+    if annotate is None:
+        annotate = lq <= 12 and ld <= 12
+    if annotate:
+        mid = (np.nanmax(values) + np.nanmin(values)) / 2
+        for i in range(lq):
+            for j in range(ld):
+                ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=10,
+                        color="black" if values[i, j] > mid else "white")
+    if highlight_max:
+        for i, j in enumerate(values.argmax(axis=1)):
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=HIGHLIGHT, linewidth=3))
+    return ax
+
+
+def _as_matrix(sim) -> np.ndarray:
+    values = sim.detach().cpu().float().numpy() if hasattr(sim, "detach") else np.asarray(sim, dtype=float)
+    if values.ndim != 2 or 0 in values.shape:
+        raise ValueError(f"sim must be a non-empty 2-D (query tokens, document tokens) matrix, got shape {values.shape}.")
+    return values
+
+
+def contribution_bars(
+    matches: Sequence,
+    *,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Horizontal bars: each query token's best similarity, labelled "query token -> doc token".
+
+    Args:
+        matches: the rows of :func:`lateint.maxsim.explain` (anything with
+            ``query_token``, ``doc_token`` and ``similarity``), one bar each, top to bottom.
+
+    Returns:
+        The ``Axes``; the title states the total, which is the MaxSim score.
+    """
+    if not matches:
+        raise ValueError("matches is empty: pass the rows of lateint.explain(q, d, ...).")
+    ax = _new_axes(ax, figsize=(8.0, max(3.0, 0.4 * len(matches) + 1.5)))
+    sims = [m.similarity for m in matches]
+    labels = [f"{m.query_token or m.query_position} -> {m.doc_token or m.doc_position}" for m in matches]
+    y = np.arange(len(matches))
+    bars = ax.barh(y, sims, color=method_color("maxsim"))
+    ax.bar_label(bars, labels=[f"{s:.2f}" for s in sims], padding=3, fontsize=11)
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()  # first query token on top
+    ax.set_xlabel("best similarity (cosine)")
+    ax.set_title(title or f"MaxSim = sum of the bars = {sum(sims):.2f}")
+    ax.grid(axis="y", visible=False)
+    return ax
+
+
+# ----------------------------------------------------------------------------- lines
+
+
+def line_compare(
+    x: Sequence[float],
+    series: Mapping[str, Sequence[float]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    linestyle: str = "-",
+    marker: str = "o",
+    label_suffix: str = "",
+    invert_y: bool = False,
+    ax: Axes | None = None,
+) -> Axes:
+    """One line per method over a shared x axis, in the methods' colours.
+
+    Args:
+        x: x values (``n``).
+        series: ``{method: y values (n)}``; NaN values leave a gap.
+        label_suffix: added to each legend label, e.g. ``" (no needle)"``.
+        invert_y: put small values on top (for ranks, where 1 is best).
+
+    Returns:
+        The ``Axes``, with one ``Line2D`` per method.
+    """
+    ax = _new_axes(ax)
+    for i, (method, y) in enumerate(series.items()):
+        if len(y) != len(x):
+            raise ValueError(f"series {method!r} has {len(y)} values but x has {len(x)}.")
+        ax.plot(x, y, linestyle=linestyle, marker=marker, color=method_color(method, i),
+                label=method_label(method) + label_suffix)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if invert_y and not ax.yaxis_inverted():
+        ax.invert_yaxis()
+    ax.legend()
+    return ax
+
+
+def needle_curve(
+    tokens: Sequence[float],
+    scores: Mapping[str, Sequence[float]],
+    *,
+    baseline: Mapping[str, Sequence[float]] | None = None,
+    ranks: Mapping[str, Sequence[float]] | None = None,
+    n_candidates: int | None = None,
+    score_label: str = "score (cosine; MaxSim / query tokens)",
+) -> Figure:
+    """The needle-in-a-haystack picture: score (and rank) against document length.
+
+    Args:
+        tokens: document length in tokens at each point (``n``).
+        scores: ``{method: score of the needle document (n)}``.
+        baseline: ``{method: score of the same-length haystack without the needle (n)}``,
+            drawn dashed in the same colour.
+        ranks: ``{method: rank of the needle document among the candidates (n)}``;
+            when given, a second panel shows it, rank 1 on top.
+        n_candidates: how many documents were ranked (for the rank panel's label).
+
+    Returns:
+        The ``Figure``: one ``Axes`` (scores), or two (scores, ranks).
+    """
+    n_panels = 2 if ranks is not None else 1
+    fig, axes = plt.subplots(1, n_panels, figsize=(8.0 * n_panels, 5.0), squeeze=False)
+    ax = axes[0, 0]
+    line_compare(tokens, scores, xlabel="document length (tokens)", ylabel=score_label,
+                 title="The needle's score as the haystack grows", ax=ax)
+    if baseline is not None:
+        line_compare(tokens, baseline, xlabel="document length (tokens)", ylabel=score_label,
+                     title="The needle's score as the haystack grows", linestyle="--", marker="",
+                     label_suffix=", no needle", ax=ax)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)  # below: the lines fill the panel
+    if ranks is not None:
+        where = f"among {n_candidates} documents" if n_candidates else "among the candidates"
+        rank_ax = line_compare(tokens, ranks, xlabel="document length (tokens)", ylabel=f"rank {where} (1 = top)",
+                               title="The needle document's rank", invert_y=True, ax=axes[0, 1])
+        rank_ax.set_ylim(bottom=max(max(r) for r in ranks.values()) + 0.5, top=0.5)
+    return fig
+

@@ -1,0 +1,344 @@
+"""The query stepper: watch MaxSim add up, one query token at a time.
+
+Two layers, so the logic can be tested without a browser:
+
+- :class:`StepperState`, plain Python: set a query (picked or typed), a document and
+  a step; it exposes the current query token, the document token MaxSim picked for
+  it (and where), their similarity, the contributions so far and the running total,
+  and the top-k rankings of pooled and MaxSim for the query. It is built on
+  :func:`lateint.maxsim.explain` and :class:`lateint.side_by_side.SideBySide`.
+- :class:`QueryStepper`, a thin ipywidgets view of that state: a query dropdown and
+  text box, a document dropdown, a slider with prev/next buttons, and two tabs: the
+  step view (the document's tokens shaded by similarity to the current query
+  token, the picked one marked; a bar per query token so far) and the ranking view
+  (pooled vs MaxSim top-k).
+
+In a notebook::
+
+    from lateint.widgets import query_stepper
+    query_stepper(encoder, demo_corpus())          # displays the widget
+
+The HTML helpers (:func:`tokens_html`, :func:`contributions_html`,
+:func:`rankings_html`) are plain functions of their inputs.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+
+import torch
+
+from .highlight import _piece  # (text to show, starts a new word) for WordPiece, BPE and SentencePiece
+from .maxsim import Match, explain
+from .side_by_side import EncodedQuery, SideBySide
+
+__all__ = [
+    "StepperState",
+    "QueryStepper",
+    "query_stepper",
+    "tokens_html",
+    "contributions_html",
+    "rankings_html",
+]
+
+_BLUE = "0, 114, 178"  # MaxSim's colour in lateint.plots, as an rgb triple
+_PICKED = "#D55E00"
+
+
+class StepperState:
+    """Where the learner is: one query, one document, one query token.
+
+    Args:
+        index: the documents, indexed both ways.
+        queries: ``{label: query text}`` offered in the dropdown (e.g. ``ds.queries``).
+        qrels: ``{label: {doc id: grade}}`` to mark relevant documents in the rankings.
+        k: how many documents each ranking shows.
+        query: the first query (default: the first of ``queries``).
+
+    Changing the query resets the step to 0 and selects MaxSim's top document.
+    """
+
+    def __init__(
+        self,
+        index: SideBySide,
+        queries: Mapping[str, str] | None = None,
+        qrels: Mapping[str, Mapping[str, int]] | None = None,
+        k: int = 5,
+        query: str | None = None,
+    ) -> None:
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}.")
+        self.index = index
+        self.queries = dict(queries or {})
+        self._judged = {text: dict((qrels or {}).get(label, {})) for label, text in self.queries.items()}
+        self.k = k
+        first = query if query is not None else next(iter(self.queries.values()), None)
+        if first is None:
+            raise ValueError("Give a first query: query='...' or a non-empty queries={label: text}.")
+        self.set_query(first)
+
+    @classmethod
+    def from_dataset(cls, encoder, ds, k: int = 5, cache: bool = True) -> StepperState:
+        """A state over every document and query of a :class:`~lateint.data.BeirDataset`."""
+        return cls(SideBySide.from_dataset(encoder, ds, cache), ds.queries, ds.qrels, k)
+
+    # ------------------------------------------------------------------- setters
+
+    def set_query(self, text: str) -> None:
+        """Encode ``text``, rank the documents, pick MaxSim's top one, go to step 0."""
+        self.query: EncodedQuery = self.index.encode_query(text)
+        self.rankings = self.index.search(self.query, self.k)
+        self.step = 0
+        self.set_doc(self.rankings["maxsim"][0][0])
+
+    def set_doc(self, doc_id: str) -> None:
+        """Explain the current query against ``doc_id`` (the step is kept)."""
+        d = self.index.doc_vectors(doc_id)  # raises a clear KeyError for an unknown id
+        self.doc_id = doc_id
+        self.doc_tokens = self.index.doc_tokens[self.index.position(doc_id)]
+        self.matches: list[Match] = explain(self.query.vectors, d, self.query.tokens, self.doc_tokens)
+        self._sim = self.query.vectors @ d.T  # (Lq, Ld) cosines
+
+    def set_step(self, step: int) -> None:
+        """Go to query token ``step`` (0-based)."""
+        if not isinstance(step, int) or not 0 <= step < self.n_steps:
+            raise ValueError(f"step must be an int from 0 to {self.n_steps - 1} (the query has {self.n_steps} tokens), got {step!r}.")
+        self.step = step
+
+    def next(self) -> int:
+        """One token forward (stays on the last); returns the new step."""
+        self.step = min(self.step + 1, self.n_steps - 1)
+        return self.step
+
+    def prev(self) -> int:
+        """One token back (stays on the first); returns the new step."""
+        self.step = max(self.step - 1, 0)
+        return self.step
+
+    # ---------------------------------------------------------------- what it shows
+
+    @property
+    def n_steps(self) -> int:
+        """Number of query tokens."""
+        return len(self.query.tokens)
+
+    @property
+    def current(self) -> Match:
+        """The current query token, the document token it picked, where, and their similarity."""
+        return self.matches[self.step]
+
+    @property
+    def similarities(self) -> torch.Tensor:
+        """``(Ld,)`` cosine of the current query token with every document token."""
+        return self._sim[self.step]
+
+    @property
+    def contributions(self) -> list[float]:
+        """Best similarity of each query token up to and including the current one."""
+        return [m.similarity for m in self.matches[: self.step + 1]]
+
+    @property
+    def running_total(self) -> float:
+        """Sum of :attr:`contributions`: MaxSim so far."""
+        return sum(self.contributions)
+
+    @property
+    def total(self) -> float:
+        """The full MaxSim score of the query against the document."""
+        return sum(m.similarity for m in self.matches)
+
+    @property
+    def relevant(self) -> dict[str, int]:
+        """``{doc id: grade}`` judged for the current query (empty for a typed one)."""
+        return self._judged.get(self.query.text, {})
+
+
+# --------------------------------------------------------------------- HTML pieces
+
+
+def tokens_html(tokens: Sequence[str], similarities: Sequence[float] | None = None, picked: int | None = None) -> str:
+    """A document's tokens as HTML, each shaded by its similarity; ``picked`` is outlined.
+
+    Each token is a ``<span data-pos="j">``; the picked one also has ``class="picked"``.
+    Word pieces (``##ing``) are drawn attached to the previous token (as in :mod:`lateint.highlight`).
+    """
+    if similarities is not None and len(similarities) != len(tokens):
+        raise ValueError(f"{len(tokens)} tokens but {len(similarities)} similarities; they must align.")
+    parts = []
+    for j, token in enumerate(tokens):
+        text, new_word = _piece(token)
+        shade = 0.0 if similarities is None else max(0.0, min(1.0, float(similarities[j])))
+        style = f"background: rgba({_BLUE}, {shade * 0.6:.2f}); padding: 1px 2px; border-radius: 3px;"
+        cls = ""
+        if j == picked:
+            cls = ' class="picked"'
+            style += f" outline: 3px solid {_PICKED}; font-weight: bold;"
+        title = "" if similarities is None else f' title="{float(similarities[j]):.3f}"'
+        parts.append(("" if not new_word or j == 0 else " ") + f'<span data-pos="{j}"{cls}{title} style="{style}">{html.escape(text)}</span>')
+    return '<div style="line-height: 2.1; font-size: 15px;">' + "".join(parts) + "</div>"
+
+
+def contributions_html(matches: Sequence[Match], step: int) -> str:
+    """One bar per query token: its best similarity; tokens after ``step`` are greyed out.
+
+    Each row is a ``<tr data-step="i">``; rows up to ``step`` have ``class="done"``.
+    The last row states the running total (sum of the rows up to ``step``).
+    """
+    rows = []
+    for m in matches:
+        done = m.query_position <= step
+        width = max(0.0, m.similarity) * 100
+        colour = f"rgb({_BLUE})" if done else "#cccccc"
+        mark = " &#9664;" if m.query_position == step else ""
+        cls = ' class="done"' if done else ""
+        rows.append(
+            f'<tr data-step="{m.query_position}"{cls} style="opacity: {1 if done else 0.45};">'
+            f"<td style='text-align:right'>{html.escape(str(m.query_token))}</td>"
+            f"<td>&rarr; {html.escape(str(m.doc_token))}</td>"
+            f"<td style='width: 220px'><div style='background: {colour}; width: {width:.0f}%; height: 12px;'></div></td>"
+            f"<td>{m.similarity:.3f}{mark}</td></tr>"
+        )
+    total = sum(m.similarity for m in matches if m.query_position <= step)
+    rows.append(f"<tr class='total'><td colspan='3' style='text-align:right'><b>MaxSim so far</b></td><td><b>{total:.3f}</b></td></tr>")
+    return "<table>" + "".join(rows) + "</table>"
+
+
+def rankings_html(
+    rankings: Mapping[str, Sequence[tuple[str, float]]],
+    relevant: Mapping[str, int] | None = None,
+    selected: str | None = None,
+) -> str:
+    """The methods' top-k side by side, one column each; relevant docs marked with a star.
+
+    Each ranked cell is a ``<td data-method="m" data-rank="r" data-doc="id">``; the
+    ``selected`` document is shown in bold.
+    """
+    from .plots import method_label  # the same display names as the charts
+
+    relevant = relevant or {}
+    methods = list(rankings)
+    head = "<tr><th>rank</th>" + "".join(f"<th>{html.escape(method_label(m))}</th>" for m in methods) + "</tr>"
+    rows = []
+    for r in range(max((len(v) for v in rankings.values()), default=0)):
+        cells = []
+        for m in methods:
+            if r >= len(rankings[m]):
+                cells.append("<td></td>")
+                continue
+            did, score = rankings[m][r]
+            star = " &#9733;" if relevant.get(did, 0) > 0 else ""
+            name = f"<b>{html.escape(did)}</b>" if did == selected else html.escape(did)
+            cells.append(f'<td data-method="{m}" data-rank="{r + 1}" data-doc="{html.escape(did)}">{name}{star} ({score:.3f})</td>')
+        rows.append(f"<tr><td>{r + 1}</td>" + "".join(cells) + "</tr>")
+    note = "<p>&#9733; = judged relevant. Pooled scores are cosines; MaxSim sums one cosine per query token.</p>"
+    return "<table>" + head + "".join(rows) + "</table>" + note
+
+
+# ---------------------------------------------------------------------- the view
+
+
+class QueryStepper:
+    """ipywidgets view of a :class:`StepperState`. Display it (or ``.box``) in a notebook.
+
+    Its widgets are attributes, so code (and tests) can drive it like a learner:
+    ``query_choice``, ``query_text``, ``doc_choice``, ``step``, ``prev_button``,
+    ``next_button``; and read what it shows: ``doc_view``, ``match_view``,
+    ``bars_view``, ``ranking_view`` (all ``HTML``), inside ``tabs``.
+    """
+
+    def __init__(self, state: StepperState) -> None:
+        import ipywidgets as w
+
+        self.state = state
+        self._syncing = False
+        options = [(f"{label}: {text}", text) for label, text in state.queries.items()]
+        self.query_choice = w.Dropdown(options=options, value=state.query.text if options else None,
+                                       description="Query", layout=w.Layout(width="95%"))
+        self.query_text = w.Text(value=state.query.text, description="or type",
+                                 continuous_update=False, layout=w.Layout(width="95%"))
+        self.doc_choice = w.Dropdown(options=state.index.doc_ids, value=state.doc_id, description="Document")
+        self.step = w.IntSlider(value=0, min=0, max=state.n_steps - 1, description="Query token")
+        self.prev_button = w.Button(description="prev", icon="arrow-left")
+        self.next_button = w.Button(description="next", icon="arrow-right")
+        self.match_view, self.doc_view, self.bars_view, self.ranking_view = (w.HTML() for _ in range(4))
+        step_tab = w.VBox([w.HBox([self.prev_button, self.step, self.next_button]), self.match_view,
+                           self.doc_view, self.bars_view])
+        self.tabs = w.Tab(children=[step_tab, self.ranking_view],
+                          titles=("Step through MaxSim", f"Pooled vs MaxSim top-{state.k}"))
+        self.box = w.VBox([self.query_choice, self.query_text, self.doc_choice, self.tabs])
+
+        self.query_choice.observe(self._on_choice, names="value")
+        self.query_text.observe(self._on_text, names="value")
+        self.doc_choice.observe(self._on_doc, names="value")
+        self.step.observe(self._on_step, names="value")
+        self.prev_button.on_click(lambda _: self._move(self.state.prev))
+        self.next_button.on_click(lambda _: self._move(self.state.next))
+        self.render()
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.box._repr_mimebundle_(**kwargs)
+
+    # ------------------------------------------------------------------ callbacks
+
+    def _on_choice(self, change) -> None:
+        if not self._syncing and change["new"]:
+            self.query_text.value = change["new"]  # _on_text does the work
+
+    def _on_text(self, change) -> None:
+        if self._syncing:
+            return
+        try:
+            self.state.set_query(change["new"])
+        except ValueError as e:
+            self.match_view.value = f"<p style='color: {_PICKED}'>{html.escape(str(e))}</p>"
+            return
+        self._sync_controls()
+        self.render()
+
+    def _on_doc(self, change) -> None:
+        if not self._syncing:
+            self.state.set_doc(change["new"])
+            self.render()
+
+    def _on_step(self, change) -> None:
+        if not self._syncing:
+            self.state.set_step(change["new"])
+            self.render()
+
+    def _move(self, how) -> None:
+        how()
+        self.step.value = self.state.step  # _on_step renders (nothing happens at either end)
+
+    def _sync_controls(self) -> None:
+        """Make the controls show the state (without their callbacks firing)."""
+        self._syncing = True
+        try:
+            self.step.value = 0
+            self.step.max = self.state.n_steps - 1
+            self.step.value = self.state.step
+            self.doc_choice.value = self.state.doc_id
+            texts = [v for _, v in self.query_choice.options]
+            self.query_choice.value = self.state.query.text if self.state.query.text in texts else None
+        finally:
+            self._syncing = False
+
+    # ------------------------------------------------------------------ rendering
+
+    def render(self) -> None:
+        """Redraw every view from the state."""
+        s = self.state
+        m = s.current
+        self.match_view.value = (
+            f"<p>Query token <b>{html.escape(str(m.query_token))}</b> ({s.step + 1} of {s.n_steps}) picks document "
+            f"token <b style='color: {_PICKED}'>{html.escape(str(m.doc_token))}</b> at position {m.doc_position}, "
+            f"similarity <b>{m.similarity:.3f}</b>. Running total {s.running_total:.3f} of {s.total:.3f}.</p>"
+        )
+        self.doc_view.value = tokens_html(s.doc_tokens, s.similarities.tolist(), m.doc_position)
+        self.bars_view.value = contributions_html(s.matches, s.step)
+        self.ranking_view.value = rankings_html(s.rankings, s.relevant, s.doc_id)
+
+
+def query_stepper(encoder, ds, k: int = 5, cache: bool = True) -> QueryStepper:
+    """A :class:`QueryStepper` over a dataset's documents and queries (e.g. :func:`lateint.demo.demo_corpus`)."""
+    return QueryStepper(StepperState.from_dataset(encoder, ds, k, cache))

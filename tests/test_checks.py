@@ -1,0 +1,404 @@
+"""The exercise checks accept right answers and reject the mistakes students make.
+
+Each check gets the library's own function (or a short correct solution) and must
+pass it; then it gets plausible wrong answers, written the way a student would write
+them, and must raise CheckFailed with the diagnosis that names the mistake.
+"""
+
+import math
+import re
+
+import pytest
+import torch
+
+from lateint import checks
+from lateint.evaluate import ndcg_at_k, recall_at_k
+from lateint.hybrid import rrf
+from lateint.maxsim import cosine_scores, explain, maxsim, maxsim_scores
+from lateint.perquery import Paired
+from lateint.pooling import mean_pool
+
+F = torch.nn.functional
+
+
+def passes(check, fn, capsys, **kw):
+    check(fn, **kw)
+    out = capsys.readouterr().out
+    assert out.startswith("✓ " + check.__name__), out
+
+
+def rejects(check, fn, diagnosis, **kw):
+    with pytest.raises(checks.CheckFailed) as err:
+        check(fn, **kw)
+    assert isinstance(err.value, AssertionError)  # a failing check cell stops like an assert
+    assert re.search(diagnosis, str(err.value)), str(err.value)
+    return str(err.value)
+
+
+# ------------------------------------------------------------------ the harness
+
+
+def test_placeholder_gets_a_plain_message():
+    def stub(q, d): ...
+
+    msg = rejects(checks.check_maxsim, stub, "returned None")
+    assert "Replace the `...`" in msg
+
+
+def test_passing_a_result_instead_of_the_function():
+    rejects(checks.check_maxsim, 3.0, r"needs your function itself")
+
+
+def test_an_exception_names_the_case():
+    def crashes(q, d):
+        return (q @ d).sum()  # (Lq, dim) @ (Ld, dim): shapes do not match
+
+    msg = rejects(checks.check_maxsim, crashes, "raised RuntimeError")
+    assert "Hidden case" in msg or "hidden case" in msg
+
+
+def test_inputs_are_copies():
+    def vandal(q, d):  # normalising in place must not change what the check compares against
+        q.mul_(100.0)
+        return maxsim(q / 100.0, d)
+
+    with pytest.raises(checks.CheckFailed):  # the wrong result is still caught...
+        checks.check_maxsim(lambda q, d: maxsim(q.mul_(2.0), d))
+    checks.check_maxsim(vandal)  # ...and a function that undoes its own damage passes
+
+
+def test_unexplained_wrong_values_are_described():
+    msg = rejects(checks.check_cosine_scores, lambda q, d: cosine_scores(q, d) + 0.1, "wrong values")
+    assert "differ" in msg
+    rejects(checks.check_maxsim_batched, lambda Q, D, qm, dm: 2 * maxsim_scores(Q, D, qm, dm), "same factor: yours = 2")
+
+
+# ------------------------------------------------------------------ 00
+
+
+def test_cosine_scores(capsys):
+    passes(checks.check_cosine_scores, cosine_scores, capsys)
+    rejects(checks.check_cosine_scores, lambda q, d: q @ d.T, "not cosines")
+    rejects(checks.check_cosine_scores, lambda q, d: cosine_scores(d, q), "transposed")
+    rejects(checks.check_cosine_scores, lambda q, d: F.normalize(q, dim=0) @ F.normalize(d, dim=0).T, "wrong axis")
+    rejects(checks.check_cosine_scores, lambda q, d: q @ F.normalize(d, dim=-1).T, "only the documents")
+
+
+def ndcg_with(gain=lambda g: g, first_rank=1, cut=10, ideal_from_run=False):
+    def ndcg(ranked, rels):
+        dcg = sum(gain(rels.get(d, 0)) / math.log2(r + 1) for r, d in enumerate(ranked[:cut], start=first_rank))
+        pool = [rels.get(d, 0) for d in ranked] if ideal_from_run else list(rels.values())
+        ideal = sorted(pool, reverse=True)[:10]
+        idcg = sum(gain(g) / math.log2(r + 1) for r, g in enumerate(ideal, start=first_rank))
+        return dcg / idcg if idcg else 0.0
+
+    return ndcg
+
+
+def test_ndcg_at_10(capsys):
+    passes(checks.check_ndcg_at_10, lambda ranked, rels: ndcg_at_k(ranked, rels, 10), capsys)
+    passes(checks.check_ndcg_at_10, ndcg_with(), capsys)
+    rejects(checks.check_ndcg_at_10, ndcg_with(gain=lambda g: 2**g - 1), r"2\*\*grade - 1")
+    rejects(checks.check_ndcg_at_10, ndcg_with(first_rank=2), "off by one rank")
+    rejects(checks.check_ndcg_at_10, ndcg_with(cut=None), "no cut-off")
+    rejects(checks.check_ndcg_at_10, ndcg_with(ideal_from_run=True), "retrieved list only")
+    rejects(checks.check_ndcg_at_10, ndcg_with(first_rank=0), "ZeroDivisionError")  # log2(0 + 1) = 0
+
+
+# ------------------------------------------------------------------ 01
+
+
+def test_mean_pool(capsys):
+    passes(checks.check_mean_pool, mean_pool, capsys)
+    rejects(checks.check_mean_pool, lambda h, m: h.mean(dim=1), "padding was counted")
+    rejects(checks.check_mean_pool, lambda h, m: (h * m.unsqueeze(-1)).mean(dim=1), "padded length")
+    rejects(checks.check_mean_pool, lambda h, m: (h * m.unsqueeze(-1)).sum(dim=1), "summed, not averaged")
+    rejects(checks.check_mean_pool, lambda h, m: F.normalize(mean_pool(h, m), dim=-1), "L2-normalised")
+    rejects(checks.check_mean_pool, lambda h, m: mean_pool(h, m).T, "transposed|wrong shape")
+
+
+@pytest.fixture(scope="module")
+def enc():
+    import lateint
+
+    return lateint.load_encoder()
+
+
+def embed_with(enc, pooling="masked", normalise=True):
+    def embed(texts):
+        batch = enc.tokenize(texts, is_query=False)
+        with torch.no_grad():
+            h = enc.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+        m = batch["attention_mask"].bool()
+        v = {"masked": mean_pool(h, m), "unmasked": h.mean(dim=1), "cls": h[:, 0]}[pooling]
+        return F.normalize(v, dim=-1) if normalise else v
+
+    return embed
+
+
+def test_embed_pooled(enc, capsys):
+    passes(checks.check_embed_pooled, lambda texts: enc.encode_pooled(texts), capsys, encoder=enc)
+    passes(checks.check_embed_pooled, embed_with(enc), capsys, encoder=enc)
+    rejects(checks.check_embed_pooled, embed_with(enc, "unmasked"), "padding was counted", encoder=enc)
+    rejects(checks.check_embed_pooled, embed_with(enc, "cls"), r"\[CLS\]", encoder=enc)
+    rejects(checks.check_embed_pooled, embed_with(enc, normalise=False), "not L2-normalised", encoder=enc)
+
+
+def needle_curve_with(enc, per_token=True, pooled="cosine"):
+    from lateint.demo import needle_haystack
+
+    def curve(needle, query, sizes):
+        docs = [needle_haystack(needle, n_filler=n) for n in sizes]
+        if pooled == "cosine":
+            p = (enc.encode_pooled([query]) @ enc.encode_pooled(docs).T)[0]
+        else:
+            p = (enc.encode_pooled([query], normalize=False) @ enc.encode_pooled(docs, normalize=False).T)[0]
+        q = enc.encode_queries([query])[0]
+        m = torch.tensor([maxsim(q, d) / (len(q) if per_token else 1) for d in enc.encode_documents(docs)])
+        return torch.stack([p, m], dim=1)
+
+    return curve
+
+
+def test_needle_curve(enc, capsys):
+    passes(checks.check_needle_curve, needle_curve_with(enc), capsys, encoder=enc)
+    rejects(checks.check_needle_curve, needle_curve_with(enc, per_token=False), "raw MaxSim sum", encoder=enc)
+    rejects(checks.check_needle_curve, needle_curve_with(enc, pooled="dot"), "unnormalised", encoder=enc)
+    rejects(
+        checks.check_needle_curve, lambda n, q, s: needle_curve_with(enc)(n, q, s)[:, [1, 0]], "swapped", encoder=enc
+    )
+
+
+# ------------------------------------------------------------------ 02
+
+
+def test_maxsim(capsys):
+    passes(checks.check_maxsim, maxsim, capsys)
+    passes(checks.check_maxsim, lambda q, d: torch.stack([(d @ t).max() for t in q]).sum(), capsys)  # a loop, a tensor
+    rejects(checks.check_maxsim, lambda q, d: (q @ d.T).max(dim=0).values.sum(), "wrong axis")
+    rejects(checks.check_maxsim, lambda q, d: (q @ d.T).max(dim=1).values.mean(), "averaged")
+    rejects(checks.check_maxsim, lambda q, d: (q @ d.T).sum(), "all similarities were added")
+    rejects(checks.check_maxsim, lambda q, d: maxsim(F.normalize(q, dim=-1), F.normalize(d, dim=-1)), "normalised")
+    rejects(checks.check_maxsim, lambda q, d: (q @ d.T).max(dim=1).values, "ONE number")
+
+
+def batched_with(mask_docs="-inf", mask_queries=True):
+    def score(Q, D, qm, dm):
+        sim = torch.einsum("qid,njd->qnij", Q, D)
+        if mask_docs == "-inf":
+            sim = sim.masked_fill(~dm[None, :, None, :], float("-inf"))
+        elif mask_docs == "zero":
+            sim = sim * dm[None, :, None, :]
+        best = sim.max(dim=-1).values
+        if mask_queries:
+            best = best * qm[:, None, :]
+        return best.sum(dim=-1)
+
+    return score
+
+
+def test_maxsim_batched(capsys):
+    passes(checks.check_maxsim_batched, maxsim_scores, capsys)
+    passes(checks.check_maxsim_batched, batched_with(), capsys)
+    rejects(checks.check_maxsim_batched, batched_with(mask_docs=None), "document padding was not masked")
+    rejects(checks.check_maxsim_batched, batched_with(mask_queries=False), "query padding was counted")
+    rejects(checks.check_maxsim_batched, batched_with(mask_docs="zero"), "similarity 0")
+    rejects(checks.check_maxsim_batched, lambda Q, D, qm, dm: maxsim_scores(D, Q, dm, qm), "transposed")
+
+
+def test_best_matches(capsys):
+    passes(checks.check_best_matches, lambda q, d: [(m.doc_position, m.similarity) for m in explain(q, d)], capsys)
+    wrong_axis = lambda q, d: list(zip(*(t.tolist() for t in reversed((q @ d.T).max(dim=0)))))
+    rejects(checks.check_best_matches, wrong_axis, "DOCUMENT token")
+    minimum = lambda q, d: list(zip(*(t.tolist() for t in reversed((q @ d.T).min(dim=1)))))
+    rejects(checks.check_best_matches, minimum, "worst matches")
+    rejects(checks.check_best_matches, lambda q, d: (q @ d.T).max(dim=1).indices.tolist(), "pairs")
+
+
+# ------------------------------------------------------------------ 03
+
+
+def encode_queries_with(enc, keep_padding=False, normalise=True):
+    def encode(texts):
+        batch = enc.tokenize(texts, is_query=True)
+        with torch.no_grad():
+            h = enc.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+        if normalise:
+            h = F.normalize(h, dim=-1)
+        return list(h) if keep_padding else [x[m.bool()] for x, m in zip(h, batch["attention_mask"])]
+
+    return encode
+
+
+def test_encode_queries_batched(enc, capsys):
+    passes(checks.check_encode_queries_batched, enc.encode_queries, capsys, encoder=enc)
+    passes(checks.check_encode_queries_batched, encode_queries_with(enc), capsys, encoder=enc)
+    rejects(
+        checks.check_encode_queries_batched,
+        encode_queries_with(enc, keep_padding=True),
+        "padded positions were kept",
+        encoder=enc,
+    )
+    rejects(
+        checks.check_encode_queries_batched, encode_queries_with(enc, normalise=False), "not L2-normalised", encoder=enc
+    )
+
+
+def test_rerank(capsys):
+    def reference(q, cands):
+        scores = {i: maxsim(q, d) for i, d in cands.items()}
+        return sorted(scores, key=scores.get, reverse=True)
+
+    passes(checks.check_rerank, reference, capsys)
+    passes(checks.check_rerank, lambda q, c: [(i, 0.0) for i in reference(q, c)], capsys)  # (id, score) pairs are fine
+    rejects(checks.check_rerank, lambda q, c: reference(q, c)[::-1], "reversed")
+    pooled = lambda q, c: sorted(c, key=lambda i: -float(F.cosine_similarity(q.mean(0), c[i].mean(0), dim=0)))
+    rejects(checks.check_rerank, pooled, "pooled ranking")
+    rejects(checks.check_rerank, lambda q, c: list(c), "input order")
+
+
+# ------------------------------------------------------------------ 04
+
+
+def test_recall_at_k(capsys):
+    passes(checks.check_recall_at_k, recall_at_k, capsys)
+    relevant = lambda rels: {d for d, g in rels.items() if g > 0}
+    rejects(checks.check_recall_at_k, lambda r, rels, k: len(relevant(rels) & set(r[:k])) / k, "precision")
+    rejects(checks.check_recall_at_k, lambda r, rels, k: len(set(rels) & set(r[:k])) / len(rels), "grade 0")
+    rejects(
+        checks.check_recall_at_k,
+        lambda r, rels, k: len(relevant(rels) & set(r)) / max(1, len(relevant(rels))),
+        "no cut-off",
+    )
+    rejects(
+        checks.check_recall_at_k,
+        lambda r, rels, k: len(relevant(rels) & set(r[:k])) / len(relevant(rels)),
+        "ZeroDivisionError",
+    )
+
+
+def test_rrf(capsys):
+    def fuse(runs, start=1, k=60, use_scores=False):
+        out = {}
+        for run in runs:
+            for qid, scores in run.items():
+                ranked = sorted(scores, key=lambda d: (scores[d], d), reverse=True)
+                for rank, d in enumerate(ranked, start=start):
+                    out.setdefault(qid, {})[d] = out.get(qid, {}).get(d, 0.0) + (
+                        scores[d] if use_scores else 1 / (k + rank)
+                    )
+        return out
+
+    passes(checks.check_rrf, lambda runs: rrf(runs), capsys)
+    passes(checks.check_rrf, fuse, capsys)
+    rejects(checks.check_rrf, lambda runs: fuse(runs, start=0), "start at 1")
+    rejects(checks.check_rrf, lambda runs: fuse(runs, k=0), "constant k")
+    rejects(checks.check_rrf, lambda runs: fuse(runs, use_scores=True), "scores were added")
+
+
+def test_pieces_per_word(enc, capsys):
+    from lateint.domain import fragmentation
+
+    def count(texts, special=False, distinct=False):
+        words = [w for t in texts for w in re.findall(r"[A-Za-z]+", t)]
+        words = sorted(set(words)) if distinct else words
+        return sum(len(ids) for ids in enc.tokenizer(words, add_special_tokens=special)["input_ids"]) / len(words)
+
+    passes(
+        checks.check_pieces_per_word,
+        lambda texts: fragmentation(enc.tokenizer, texts)["pieces_per_word"],
+        capsys,
+        encoder=enc,
+    )
+    passes(checks.check_pieces_per_word, count, capsys, encoder=enc)
+    rejects(checks.check_pieces_per_word, lambda t: count(t, special=True), r"\[CLS\] and \[SEP\]", encoder=enc)
+    rejects(checks.check_pieces_per_word, lambda t: count(t, distinct=True), "distinct word", encoder=enc)
+    whole = lambda t: (
+        sum(len(enc.tokenizer(x, add_special_tokens=False)["input_ids"]) for x in t)
+        / sum(len(re.findall(r"[A-Za-z]+", x)) for x in t)
+    )
+    rejects(checks.check_pieces_per_word, whole, "whole text", encoder=enc)
+
+
+# ------------------------------------------------------------------ 06
+
+
+def test_normalized_scores(capsys):
+    passes(
+        checks.check_normalized_scores,
+        lambda Q, D, qm, dm: maxsim_scores(Q, D, qm, dm) / qm.sum(1, keepdim=True),
+        capsys,
+    )
+    passes(
+        checks.check_normalized_scores, lambda Q, D, qm, dm: batched_with()(Q, D, qm, dm) / qm.sum(1)[:, None], capsys
+    )
+    rejects(
+        checks.check_normalized_scores,
+        lambda Q, D, qm, dm: maxsim_scores(Q, D, qm, dm) / Q.shape[1],
+        "padded query length",
+    )
+    rejects(checks.check_normalized_scores, lambda Q, D, qm, dm: maxsim_scores(Q, D, qm, dm), "raw MaxSim sum")
+    unmasked = lambda Q, D, qm, dm: batched_with(mask_queries=False)(Q, D, qm, dm) / qm.sum(1)[:, None]
+    rejects(checks.check_normalized_scores, unmasked, "query padding was counted")
+    rejects(
+        checks.check_normalized_scores,
+        lambda Q, D, qm, dm: maxsim_scores(Q, D, qm, dm) / dm.sum(1),
+        "document's number",
+    )
+
+
+def test_largest_losses(capsys):
+    def losses(per_query, n):
+        rows = [(b - a, q) for q, (a, b) in per_query.items() if b < a]
+        return [q for _, q in sorted(rows)][:n]
+
+    passes(
+        checks.check_largest_losses,
+        lambda pq, n: [q for q, _, _ in Paired("x@1", pq, (0, 0)).largest(n, "losses")],
+        capsys,
+    )
+    passes(checks.check_largest_losses, losses, capsys)
+    wins = lambda pq, n: [q for _, q in sorted((a - b, q) for q, (a, b) in pq.items() if b > a)][:n]
+    rejects(checks.check_largest_losses, wins, "WINS")
+    rejects(checks.check_largest_losses, lambda pq, n: losses(pq, 99)[::-1][:n], "smallest loss first")
+    rejects(checks.check_largest_losses, lambda pq, n: losses(pq, 99), "at most n")
+
+
+# ------------------------------------------------------------------ 05
+
+
+def test_storage_bytes(capsys):
+    def storage(docs, dtype, unit=1, padded=False):
+        size = torch.finfo(dtype).bits // 8 * unit
+        dim = docs[0].shape[1]
+        tokens = max(len(d) for d in docs) * len(docs) if padded else sum(len(d) for d in docs)
+        return tokens * dim * size, len(docs) * dim * size
+
+    passes(checks.check_storage_bytes, storage, capsys)
+    passes(
+        checks.check_storage_bytes,
+        lambda docs, dtype: (
+            int(torch.cat(docs).to(dtype).nbytes),
+            len(docs) * docs[0].shape[1] * docs[0].to(dtype).element_size(),
+        ),
+        capsys,
+    )
+    rejects(checks.check_storage_bytes, lambda docs, dtype: storage(docs, dtype, unit=8), "bits, not bytes")
+    rejects(checks.check_storage_bytes, lambda docs, dtype: storage(docs, dtype, padded=True), "padded to the longest")
+    rejects(
+        checks.check_storage_bytes,
+        lambda docs, dtype: (sum(d.numel() for d in docs), len(docs) * docs[0].shape[1]),
+        "count numbers",
+    )
+
+
+def test_token_pooling(capsys):
+    def pool(vectors, factor, normalise=True, keep_last=True):
+        n = -(-len(vectors) // factor) if keep_last else len(vectors) // factor
+        means = torch.stack([vectors[i * factor : (i + 1) * factor].mean(0) for i in range(n)])
+        return F.normalize(means, dim=-1) if normalise else means
+
+    passes(checks.check_token_pooling, pool, capsys)
+    rejects(checks.check_token_pooling, lambda v, f: pool(v, f, normalise=False), "not L2-normalised")
+    rejects(checks.check_token_pooling, lambda v, f: pool(v, f, keep_last=False), "last, shorter group was dropped")
+    rejects(checks.check_token_pooling, lambda v, f: v[::f], "every factor-th token")

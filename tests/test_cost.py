@@ -1,0 +1,77 @@
+"""lateint.cost: the footprint table and the candidate sweep, on a tiny synthetic dataset."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from lateint.compress import Compression  # noqa: E402
+from lateint.cost import (  # noqa: E402
+    FULL,
+    POOLED,
+    candidate_sweep,
+    footprint,
+    format_footprint,
+    plot_candidates,
+    plot_footprint,
+)
+from lateint.data import BeirDataset  # noqa: E402
+from lateint.maxsim import maxsim  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """30 documents with tokens near a 12-dimensional subspace; query i copies 5 tokens of document i."""
+    g = torch.Generator().manual_seed(0)
+    basis = torch.randn(12, 32, generator=g)
+    tokens = [torch.nn.functional.normalize(torch.randn(int(n), 12, generator=g) @ basis
+                                            + 0.1 * torch.randn(int(n), 32, generator=g), dim=-1)
+              for n in torch.randint(20, 40, (30,), generator=g)]
+    q_tokens = [torch.nn.functional.normalize(tokens[i][1:6] + 0.02 * torch.randn(5, 32, generator=g), dim=-1)
+                for i in range(8)]
+    docs = {"tokens": tokens, "pooled": torch.stack([t.mean(0) for t in tokens])}
+    queries = {"tokens": q_tokens, "pooled": torch.stack([t.mean(0) for t in q_tokens])}
+    ds = BeirDataset(
+        name="tiny",
+        corpus={f"d{i}": {"title": "", "text": f"doc {i}"} for i in range(30)},
+        queries={f"q{i}": f"query {i}" for i in range(8)},
+        qrels={f"q{i}": {f"d{i}": 1} for i in range(8)},
+    )
+    return ds, docs, queries
+
+
+def test_footprint_table(tiny):
+    ds, docs, queries = tiny
+    table = footprint(ds, docs, queries, [Compression(storage="fp16"), Compression(pool_factor=2, dim=8)])
+    assert list(table) == [POOLED, FULL, "fp16", "pool 2 + PCA 8 + fp32"]
+    assert table[POOLED]["bytes/doc"] == 32 * 4 and table[POOLED]["x pooled bytes"] == 1.0
+    tokens = sum(len(t) for t in docs["tokens"])
+    assert table[FULL]["bytes/doc"] == tokens * 32 * 4 / 30
+    assert table["fp16"]["bytes/doc"] == table[FULL]["bytes/doc"] / 2
+    assert table[FULL]["ndcg@10"] == pytest.approx(1.0)  # every query finds its document first
+    assert table[FULL]["of MaxSim"] == 1.0
+    assert table["fp16"]["ndcg@10"] == pytest.approx(1.0)
+    assert table["pool 2 + PCA 8 + fp32"]["vectors/doc"] < table[FULL]["vectors/doc"] * 0.6
+    text = format_footprint(table).splitlines()
+    assert text[0].split() == ["setting", "vectors/doc", "bytes/doc", "x", "pooled", "bytes", "nDCG@10", "of", "MaxSim"]
+    assert text[2].split()[-2:] == ["1.000", "100.0%"] and len(text) == 5
+    ax = plot_footprint(table, title="tiny")
+    assert ax.get_xscale() == "log" and ax.get_title() == "tiny"
+
+
+def test_candidate_sweep(tiny):
+    ds, docs, queries = tiny
+    sweep = candidate_sweep(ds, docs, queries, [10, 30], k=10)
+    assert list(sweep) == ["exhaustive", "k'=10", "k'=30"]
+    assert sweep["exhaustive"]["recall@10 vs exhaustive"] == 1.0
+    assert sweep["k'=30"]["recall@10 vs exhaustive"] == 1.0  # all 30 documents are candidates
+    # with 10 pooled (cosine) candidates, the top 10 shares with the exhaustive one what pooled shares
+    exhaustive = [set(torch.tensor([maxsim(q, d) for d in docs["tokens"]]).topk(10).indices.tolist())
+                  for q in queries["tokens"]]
+    unit = torch.nn.functional.normalize
+    pooled = [set((unit(docs["pooled"], dim=-1) @ unit(q, dim=0)).topk(10).indices.tolist()) for q in queries["pooled"]]
+    want = sum(len(a & b) for a, b in zip(exhaustive, pooled)) / 80
+    assert sweep["k'=10"]["recall@10 vs exhaustive"] == pytest.approx(want)
+    assert all(r["seconds"] > 0 for r in sweep.values())
+    assert plot_candidates(sweep).get_xlabel().startswith("candidates")
