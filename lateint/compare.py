@@ -32,15 +32,19 @@ def _shares_pass(encoder) -> bool:
     return f.kind == "huggingface" and f.pooling == "mean"
 
 
-def encode_corpus(encoder, texts: Sequence[str], kind: str, cache: bool = True, **kw) -> dict[str, object]:
+def encode_corpus(
+    encoder, texts: Sequence[str], kind: str, cache: bool = True, want: Sequence[str] = ("pooled", "tokens"), **kw
+) -> dict[str, object]:
     """Pooled vectors ``(n, dim)`` and/or token vectors (list of ``(L_i, dim)``) of ``texts``.
 
     Args:
         kind: ``"documents"`` or ``"queries"``.
         cache: read/write the on-disk embedding cache.
+        want: which of ``"pooled"`` and ``"tokens"`` to compute (a shared pass gives both anyway).
+        kw: passed to the encoder (``batch_size``, ``show_progress``).
 
     Returns:
-        ``{"pooled": tensor, "tokens": list}``.
+        ``{"pooled": tensor, "tokens": list}`` (only the keys asked for, unless both came from one pass).
     """
 
     def run(k: str, **a):
@@ -55,11 +59,16 @@ def encode_corpus(encoder, texts: Sequence[str], kind: str, cache: bool = True, 
         pooled = torch.nn.functional.normalize(torch.stack([v.mean(0) for v in raw]), dim=-1)
         tokens = [torch.nn.functional.normalize(v, dim=-1) for v in raw]
         return {"pooled": pooled, "tokens": tokens}
-    return {"pooled": run("pooled"), "tokens": run(kind)}
+    return {w: run("pooled") if w == "pooled" else run(kind) for w in want}
 
 
 def retrieve_all(
-    ds, encoder=None, methods: Sequence[str] = METHODS, k: int = 100, cache: bool = True
+    ds,
+    encoder=None,
+    methods: Sequence[str] = METHODS,
+    k: int = 100,
+    cache: bool = True,
+    show_progress: bool | None = None,
 ) -> dict[str, Run]:
     """A run (query id -> {doc id: score}, top ``k``) for each method on dataset ``ds``.
 
@@ -67,6 +76,7 @@ def retrieve_all(
         ds: a :class:`~lateint.data.BeirDataset` (or a lesson-size slice of one).
         encoder: needed for ``"pooled"`` and ``"maxsim"``.
         methods: any of ``"pooled"``, ``"maxsim"``, ``"bm25"``.
+        show_progress: progress bars while encoding (default: only for 1,000+ texts).
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -76,8 +86,10 @@ def retrieve_all(
     if dense:
         if encoder is None:
             raise ValueError(f"Methods {dense} need an encoder: pass encoder=lateint.load_encoder().")
-        docs = encode_corpus(encoder, ds.doc_texts, "documents", cache)
-        queries = encode_corpus(encoder, ds.query_texts, "queries", cache)
+        want = ["pooled" if m == "pooled" else "tokens" for m in dense]
+        opts = {"cache": cache, "want": want, "show_progress": show_progress}
+        docs = encode_corpus(encoder, ds.doc_texts, "documents", **opts)
+        queries = encode_corpus(encoder, ds.query_texts, "queries", **opts)
         for m in dense:
             if m == "pooled":
                 scores = PooledIndex(ds.doc_ids, docs["pooled"]).scores(queries["pooled"])
@@ -97,8 +109,9 @@ def compare(
     methods: Sequence[str] = METHODS,
     metrics: Sequence[str] = ("ndcg@10", "recall@100"),
     cache: bool = True,
+    show_progress: bool | None = None,
 ) -> dict[str, dict[str, float]]:
     """``{method: {metric: mean value}}`` for each method on ``ds`` (see :func:`retrieve_all`)."""
     k = max([100] + [int(m.split("@")[1]) for m in metrics if "@" in m])
-    runs = retrieve_all(ds, encoder, methods, k=k, cache=cache)
+    runs = retrieve_all(ds, encoder, methods, k=k, cache=cache, show_progress=show_progress)
     return {m: evaluate(run, ds.qrels, metrics) for m, run in runs.items()}

@@ -48,3 +48,14 @@ def test_compare_bad_input():
     with pytest.raises(ValueError, match="need an encoder"):
         retrieve_all(ds, None, methods=("maxsim",))
     assert set(compare(ds, None, methods=("bm25",))) == {"bm25"}
+
+
+def test_only_what_is_asked_for_is_encoded(stanford_ckpt, capsys):
+    from lateint import load_encoder as load
+
+    colbert = load(stanford_ckpt)  # not a shared pass: pooled and tokens are separate encodes
+    texts = demo_corpus().doc_texts[:3]
+    assert set(encode_corpus(colbert, texts, "documents", cache=False, want=["tokens"])) == {"tokens"}
+    assert set(encode_corpus(colbert, texts, "documents", cache=False, want=["pooled"])) == {"pooled"}
+    retrieve_all(demo_corpus(), colbert, methods=("maxsim",), cache=False, show_progress=True)
+    assert "encoding documents" in capsys.readouterr().err
