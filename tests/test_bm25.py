@@ -1,26 +1,14 @@
 """Tests for lateint.bm25 (the bm25s-backed lexical baseline)."""
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import SHARED, needs_shared
 
 from lateint.bm25 import BM25
 from lateint.data import load_beir
 from lateint.evaluate import evaluate, ranked_doc_ids
-
-SHARED = next(
-    (
-        p / "shared" / "datasets"
-        for p in Path(__file__).resolve().parents
-        if (p / "shared" / "datasets" / "scifact").is_dir()
-    ),
-    None,
-)
-needs_shared = pytest.mark.skipif(
-    SHARED is None, reason="the shared datasets folder (../shared/datasets) is not present"
-)
 
 DOC_IDS = ["bread", "planets", "football", "python"]
 TEXTS = [

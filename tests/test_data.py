@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from shared_data import SHARED, needs_shared
 
 from lateint import data
 from lateint.data import (
@@ -23,19 +24,6 @@ from lateint.data import (
     load_beir,
     read_qrels,
     subsample,
-)
-
-# The course datasets live in ../shared/datasets as seen from the repository.
-SHARED = next(
-    (
-        p / "shared" / "datasets"
-        for p in Path(__file__).resolve().parents
-        if (p / "shared" / "datasets" / "scifact").is_dir()
-    ),
-    None,
-)
-needs_shared = pytest.mark.skipif(
-    SHARED is None, reason="the shared datasets folder (../shared/datasets) is not present"
 )
 
 

@@ -2,7 +2,6 @@
 
 import math
 import random
-from pathlib import Path
 
 import ir_measures
 import numpy as np
@@ -10,6 +9,7 @@ import pytest
 import pytrec_eval
 import torch
 from ir_measures import RR, P, R, nDCG
+from shared_data import SHARED, needs_shared
 
 from lateint.evaluate import (
     evaluate,
@@ -21,18 +21,6 @@ from lateint.evaluate import (
     ranked_doc_ids,
     recall_at_k,
     run_from_scores,
-)
-
-SHARED = next(
-    (
-        p / "shared" / "datasets"
-        for p in Path(__file__).resolve().parents
-        if (p / "shared" / "datasets" / "scifact").is_dir()
-    ),
-    None,
-)
-needs_shared = pytest.mark.skipif(
-    SHARED is None, reason="the shared datasets folder (../shared/datasets) is not present"
 )
 
 # ---------------------------------------------------------------------------
