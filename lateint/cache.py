@@ -71,6 +71,9 @@ def cached_encode(
     folder = cache_dir(path)
     file = folder / f"{_key(encoder, kind, list(texts), pooling, kw)}.safetensors"
     if file.exists():
+        if hasattr(encoder, "_warn_if_truncated"):
+            # the cached vectors were cut like fresh ones: say so the same way, cache or not
+            encoder._warn_if_truncated(list(texts), kind == "queries")
         data = load_file(str(file))
         if kind == "pooled":
             return data["pooled"]

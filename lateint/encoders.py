@@ -289,7 +289,7 @@ class Encoder:
                 f"or load the encoder with a larger {'query_length' if is_query else 'document_length'} "
                 f"(at most the model's {self.model.config.max_position_embeddings} positions).",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=_caller_level(),
             )
         return counts
 
@@ -568,6 +568,17 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
         if not t.strip():
             raise ValueError(f"Text {i} is empty or only whitespace; it has nothing to encode. Remove it first.")
     return texts
+
+
+def _caller_level() -> int:
+    """``stacklevel`` that points a warning at the first caller outside lateint and torch (the learner's cell),
+    so the warning reads the same whichever path inside the library raised it."""
+    import sys
+
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] in ("lateint", "torch"):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _insert_after_first(t: torch.Tensor, value: int) -> torch.Tensor:

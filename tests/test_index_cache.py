@@ -111,3 +111,16 @@ def test_cache_env_var(tmp_path, monkeypatch):
     enc = CountingEncoder()
     cached_encode(enc, ["x"], "documents")
     assert len(list((tmp_path / "c").glob("*.safetensors"))) == 1
+
+
+def test_cache_hit_repeats_the_truncation_warning(tmp_path):
+    from lateint import load_encoder
+
+    enc = load_encoder(document_length=16)
+    texts = ["word " * 40, "short"]
+    with pytest.warns(UserWarning, match="1 of 2 documents are longer than the 16-token limit"):
+        cold = cached_encode(enc, texts, "documents", path=tmp_path)
+    with pytest.warns(UserWarning, match="1 of 2 documents are longer than the 16-token limit"):
+        warm = cached_encode(enc, texts, "documents", path=tmp_path)
+    for a, b in zip(cold, warm):
+        torch.testing.assert_close(a, b)
