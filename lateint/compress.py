@@ -25,8 +25,8 @@ Shapes: a document is ``(L, dim)``; a corpus is a list of them or, flattened, on
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 import torch
 
@@ -273,7 +273,7 @@ class ResidualCodec:
         iterations: int = 10,
         max_vectors: int = 100_000,
         seed: int = 0,
-    ) -> "ResidualCodec":
+    ) -> ResidualCodec:
         """Learn the centroids (k-means) and the residual buckets (quantiles) from ``vectors``.
 
         Args:

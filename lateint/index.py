@@ -115,24 +115,43 @@ class MaxSimIndex(_Index):
         """The documents' token matrices, ``(L_i, dim)`` each."""
         return list(torch.split(self.vectors, self.lengths.tolist()))
 
+    def batch(self, positions: torch.Tensor) -> torch.Tensor:
+        """The documents at ``positions`` as one batch ``(c, L, dim)``, ``L`` their longest length.
+
+        Token ``j`` of document ``i`` is its row ``min(j, L_i - 1)``: a shorter document is
+        padded by repeating its last token. A repeated token never changes a max, so
+        MaxSim needs no mask for this batch.
+        """
+        lengths = self.lengths[positions]
+        first_row = self.lengths.cumsum(0)[positions] - lengths  # where each document starts in self.vectors
+        position = torch.arange(int(lengths.max())).minimum(lengths.unsqueeze(1) - 1)  # (c, L)
+        rows = (first_row.unsqueeze(1) + position).view(-1)  # (c*L,)
+        return self.vectors.index_select(0, rows).view(*position.shape, self.dim)
+
     def scores(self, queries: Sequence[torch.Tensor]) -> torch.Tensor:
-        """MaxSim of each query (``(Lq_i, dim)`` tensors) against every document: ``(nq, nd)``."""
-        Q, qm = pad(list(queries))
-        if Q.shape[-1] != self.dim:
-            raise ValueError(f"Queries have dim {Q.shape[-1]} but the index holds dim {self.dim}: same encoder?")
-        Q = Q.to(self.vectors.dtype)
-        first_row = self.lengths.cumsum(0) - self.lengths  # where each document starts in self.vectors
+        """MaxSim of each query (``(Lq_i, dim)`` tensors) against every document: ``(nq, nd)``.
+
+        Queries, like documents, are taken in groups of similar length, so that short
+        queries are not padded to the longest one.
+        """
+        queries = list(queries)
+        if not queries:
+            raise ValueError("No queries: pass a list of (Lq, dim) tensors, one per query.")
+        by_length = torch.argsort(torch.tensor([len(q) for q in queries]))
+        groups = [by_length[s : s + self.bucket] for s in range(0, len(queries), self.bucket)]
+        padded = []  # (Q, q_mask) of each group
+        for g in groups:
+            Q, q_mask = pad([queries[i] for i in g.tolist()])
+            if Q.shape[-1] != self.dim:
+                raise ValueError(f"Queries have dim {Q.shape[-1]} but the index holds dim {self.dim}: same encoder?")
+            padded.append((Q.to(self.vectors.dtype), q_mask))
         order = torch.argsort(self.lengths, descending=True)
-        out = torch.empty((Q.shape[0], len(self)), dtype=torch.float32)
+        out = torch.empty((len(queries), len(self)), dtype=torch.float32)
         for start in range(0, len(order), self.bucket):
             idx = order[start : start + self.bucket]  # documents of similar length
-            lengths = self.lengths[idx]
-            # Token j of document i is row min(j, L_i - 1): a shorter document is padded by
-            # repeating its last token, and a repeated token never changes a max, so no mask.
-            position = torch.arange(int(lengths.max())).minimum(lengths.unsqueeze(1) - 1)  # (c, L)
-            rows = (first_row[idx].unsqueeze(1) + position).view(-1)  # (c*L,)
-            D = self.vectors.index_select(0, rows).view(*position.shape, self.dim)  # (c, L, dim)
-            out[:, idx] = maxsim_scores(Q, D, qm)
+            D = self.batch(idx)
+            for g, (Q, q_mask) in zip(groups, padded):
+                out[g.unsqueeze(1), idx.unsqueeze(0)] = maxsim_scores(Q, D, q_mask)
         return out
 
     def _tensors(self) -> dict[str, torch.Tensor]:

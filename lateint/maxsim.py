@@ -97,9 +97,11 @@ def maxsim_scores(
     set to -inf), a padded query position never adds to the sum (it is zeroed
     after the max).
 
-    Speed notes (see ``benchmarks/maxsim_speed.py``): the similarity block of one
-    chunk is kept near ``chunk_bytes`` so it stays in the CPU cache, and it is
-    written into one reused buffer; only the padded rows are touched by the mask.
+    Speed notes (see ``benchmarks/maxsim_speed.py``): with ``d_mask``, documents are
+    taken longest first and each chunk is cut to its own longest document, so
+    padding costs little even in a batch of very uneven lengths; the similarity
+    block of one chunk is kept near ``chunk_bytes`` so it stays in the CPU cache,
+    and it is written into one reused buffer; only padded rows are touched by the mask.
 
     Args:
         Q: queries, shape ``(nq, Lq, dim)``.
@@ -123,23 +125,40 @@ def maxsim_scores(
     nq, Lq, dim = Q.shape
     nd, Ld, _ = D.shape
     out = torch.empty((nq, nd), dtype=torch.float32, device=Q.device)
-    if nd == 0 or nq == 0 or Lq == 0:
+    if nd == 0 or nq == 0 or Lq == 0 or Ld == 0:
         return out.zero_()
-    step = max(1, chunk_bytes // (Ld * nq * Lq * Q.element_size()))  # documents per chunk
+    if d_mask is None:
+        order, ends = None, None
+    else:
+        # one past each document's last real token; longest documents first
+        ends = (d_mask * torch.arange(1, Ld + 1, device=D.device)).amax(dim=1)
+        order = torch.argsort(ends, descending=True)
     queries_T = Q.reshape(nq * Lq, dim).T  # (dim, nq*Lq): every query token is a column
-    buffer = Q.new_empty((min(step, nd) * Ld, nq * Lq))
-    for start in range(0, nd, step):
-        Dc = D[start : start + step]  # (c, Ld, dim)
+    row_bytes = nq * Lq * Q.element_size()  # one document token's similarities
+    buffer = Q.new_empty((min(nd * Ld, max(Ld, chunk_bytes // row_bytes)), nq * Lq))
+    start = 0
+    while start < nd:
+        if order is None:
+            L = Ld
+            c = max(1, chunk_bytes // (L * row_bytes))  # documents in this chunk
+            idx = slice(start, start + c)
+            Dc = D[idx]  # (c, L, dim), a view
+        else:
+            L = max(1, int(ends[order[start]]))  # the chunk's longest document
+            c = max(1, chunk_bytes // (L * row_bytes))
+            idx = order[start : start + c]
+            Dc = D[idx, :L]  # (c, L, dim), gathered
         c = Dc.shape[0]
-        sim = torch.mm(Dc.reshape(c * Ld, dim), queries_T, out=buffer[: c * Ld])  # (c*Ld, nq*Lq)
+        sim = torch.mm(Dc.reshape(c * L, dim), queries_T, out=buffer[: c * L])  # (c*L, nq*Lq)
         if d_mask is not None:
-            padded_rows = (~d_mask[start : start + c]).reshape(-1).nonzero().squeeze(1)
+            padded_rows = (~d_mask[idx, :L]).reshape(-1).nonzero().squeeze(1)
             sim.index_fill_(0, padded_rows, float("-inf"))
-        best = sim.view(c, Ld, nq, Lq).amax(dim=1).to(torch.float32)  # (c, nq, Lq): best match per query token
+        best = sim.view(c, L, nq, Lq).amax(dim=1).to(torch.float32)  # (c, nq, Lq): best match per query token
         if q_mask is not None:
             # where=... rather than a product: 0 * -inf would be nan for a document with no real token
             best = torch.where(q_mask, best, torch.zeros((), dtype=best.dtype))
-        out[:, start : start + c] = best.sum(dim=2).T
+        out[:, idx] = best.sum(dim=2).T
+        start += c
     return out
 
 

@@ -15,12 +15,12 @@ in the top ``k`` is missing from the pooled top ``n_candidates``;
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
 from .index import MaxSimIndex, PooledIndex
-from .maxsim import maxsim_scores_ragged
+from .maxsim import maxsim_scores
 
 __all__ = ["rerank", "two_stage_search"]
 
@@ -43,8 +43,7 @@ def rerank(index: MaxSimIndex, queries: Sequence[torch.Tensor], candidates: torc
         )
     if candidates.numel() and (candidates.min() < 0 or candidates.max() >= len(index)):
         raise ValueError(f"candidates hold positions outside 0..{len(index) - 1}, the index's documents.")
-    docs = index.documents()
-    rows = [maxsim_scores_ragged([q], [docs[j] for j in row.tolist()])[0] for q, row in zip(queries, candidates)]
+    rows = [maxsim_scores(q.to(index.vectors.dtype).unsqueeze(0), index.batch(row))[0] for q, row in zip(queries, candidates)]
     return torch.stack(rows)
 
 

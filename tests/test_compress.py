@@ -4,17 +4,16 @@ import torch
 
 from lateint.compress import (
     Compression,
-    Int8Vectors,
     ResidualCodec,
     bytes_per_document,
     compress_corpus,
     dequantize,
     fit_pca,
     kmeans,
+    merged_tokens,
     nbytes,
     pool_tokens,
     quantize_int8,
-    merged_tokens,
     token_groups,
 )
 from lateint.maxsim import maxsim, pad
@@ -248,7 +247,7 @@ def test_compressed_maxsim_ranks_like_the_original():
 
 
 def test_compress_each_matches_compress_corpus_and_pools_once(monkeypatch):
-    import lateint.compress as compress
+    from lateint import compress
 
     docs, queries = ragged(8, 10, 30, 16, seed=14), ragged(2, 3, 5, 16, seed=15)
     settings = [Compression(), Compression(pool_factor=2), Compression(pool_factor=2, storage="int8-vector"),

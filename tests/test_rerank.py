@@ -19,7 +19,7 @@ def corpus(n_docs=60, n_queries=5, dim=16, seed=0):
 
 
 def test_rerank_scores_are_maxsim_of_the_candidates():
-    ids, docs, queries, index, _, _ = corpus()
+    _, docs, queries, index, _, _ = corpus()
     cand = torch.tensor([[3, 7, 1], [0, 59, 12], [5, 5, 6], [2, 4, 8], [9, 10, 11]])
     got = rerank(index, queries, cand)
     want = torch.tensor([[maxsim(q, docs[j]) for j in row] for q, row in zip(queries, cand.tolist())])
@@ -27,7 +27,7 @@ def test_rerank_scores_are_maxsim_of_the_candidates():
 
 
 def test_all_candidates_equals_exhaustive_and_few_can_differ():
-    ids, docs, queries, index, pooled, pq = corpus()
+    ids, _, queries, index, pooled, pq = corpus()
     exhaustive = index.search(queries, k=5)
     everything = two_stage_search(pooled, index, pq, queries, k=5, n_candidates=len(ids))
     for a, b in zip(exhaustive, everything):
@@ -43,7 +43,7 @@ def test_all_candidates_equals_exhaustive_and_few_can_differ():
 
 
 def test_bad_input():
-    ids, docs, queries, index, pooled, pq = corpus()
+    ids, _, queries, index, pooled, pq = corpus()
     with pytest.raises(ValueError, match="one row per query"):
         rerank(index, queries, torch.zeros(2, 3, dtype=torch.long))
     with pytest.raises(ValueError, match="outside"):

@@ -1,0 +1,311 @@
+"""MaxSim scoring speed: lateint against PyLate, a naive loop and the matmul ceiling.
+
+    python benchmarks/maxsim_speed.py                           # 32 queries x 10,000 docs, dim 128 and 384
+    python benchmarks/maxsim_speed.py --docs 2000 --dims 128    # a quick look
+    python benchmarks/maxsim_speed.py --write-readme            # also update benchmarks/README.md
+
+Shapes are those of a real collection: ``--queries`` queries of ``--query-tokens``
+tokens (ColBERT pads queries to 32) against ``--docs`` documents whose lengths are
+drawn uniformly from ``--min-tokens`` to ``--max-tokens``; random unit vectors
+(speed does not depend on the values). Everything is timed in one run, as the
+best of ``--repeats`` calls, and compared as ratios:
+
+- ``MaxSimIndex.scores``: lateint's index; sorts documents by length and pads
+  each bucket only to its own longest document;
+- ``maxsim_scores``: lateint's batched function on ONE padded batch of the first
+  ``--padded-docs`` documents (all padded to the longest, as a user who calls it
+  directly would do; a padded batch of all 10,000 documents at dim 384 would
+  need 4.6 GB);
+- PyLate's ``colbert_scores`` on exactly the same batches (the same length
+  buckets, the same padded batch; it builds the whole ``(nq, nd, Lq, Ld)``
+  block, so it is fed documents in chunks; the fastest of a few chunk sizes is
+  kept). PyLate is never a lateint dependency: it runs in a child process with
+  the interpreter of a separate virtual environment (``--pylate-python``,
+  default ``/tmp/pylate-venv/bin/python``), on the same tensors, and only
+  ``pylate.scores`` is imported;
+- the reference ``maxsim(q, d)`` in a Python loop over query-document pairs, on
+  ``--naive-pairs`` pairs, extrapolated to all pairs;
+- the ceiling: one plain matrix product of all real query tokens against all
+  real document tokens (the same multiply-adds, no padding, no max), in
+  cache-sized chunks written into one buffer.
+
+GFLOP/s counts the useful work only, ``2 * Lq * Ld * dim`` per pair over real
+tokens, so padding shows up as lost speed. bf16 is timed only when the CPU has
+native bf16 instructions (``avx512_bf16`` or ``amx_bf16``) unless ``--dtypes``
+asks for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+PYLATE_CHUNKS = (32, 128, 512)  # documents per colbert_scores call tried for PyLate
+
+
+# ------------------------------------------------------------------- the data
+
+
+def make_data(args: argparse.Namespace, dim: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Random unit vectors: queries ``(nq, Lq, dim)``, all document tokens ``(T, dim)``, lengths ``(nd,)``."""
+    gen = torch.Generator().manual_seed(args.seed)
+    lengths = torch.randint(args.min_tokens, args.max_tokens + 1, (args.docs,), generator=gen)
+    flat = torch.nn.functional.normalize(torch.randn(int(lengths.sum()), dim, generator=gen), dim=-1)
+    queries = torch.nn.functional.normalize(torch.randn(args.queries, args.query_tokens, dim, generator=gen), dim=-1)
+    return queries, flat, lengths
+
+
+def length_buckets(lengths: torch.Tensor, bucket: int) -> list[list[int]]:
+    """Document indices sorted by length, longest first, in groups of ``bucket`` (as ``MaxSimIndex.scores``)."""
+    order = torch.argsort(lengths, descending=True).tolist()
+    return [order[s : s + bucket] for s in range(0, len(order), bucket)]
+
+
+def pad_docs(flat: torch.Tensor, lengths: torch.Tensor, idx: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The documents ``idx`` as one zero-padded batch ``(n, Lmax, dim)`` with its bool mask ``(n, Lmax)``."""
+    starts = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
+    longest = int(lengths[idx].max())
+    D = flat.new_zeros((len(idx), longest, flat.shape[1]))
+    mask = torch.zeros((len(idx), longest), dtype=torch.bool)
+    for row, i in enumerate(idx):
+        n = int(lengths[i])
+        D[row, :n] = flat[starts[i] : starts[i] + n]
+        mask[row, :n] = True
+    return D, mask
+
+
+# --------------------------------------------------------------- PyLate child
+
+
+def pylate_worker(path: str) -> None:
+    """Runs under PyLate's interpreter: times ``colbert_scores`` on the tensors in ``path``."""
+    from pylate.scores import colbert_scores
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from lateint.cost import best_of
+
+    job = torch.load(path)
+    torch.set_num_threads(job["threads"])
+    Q, qm = job["Q"], job["q_mask"].float()
+    timings, scores = {}, {}
+
+    def chunked(D: torch.Tensor, dm: torch.Tensor, chunk: int) -> torch.Tensor:
+        return torch.cat(
+            [colbert_scores(Q, D[s : s + chunk], qm, dm[s : s + chunk]) for s in range(0, D.shape[0], chunk)], dim=1
+        )
+
+    # The padded batch: keep the fastest chunk size.
+    D, dm = job["D"], job["d_mask"].float()
+    best = None
+    for chunk in PYLATE_CHUNKS:
+        t, s = best_of(lambda chunk=chunk: chunked(D, dm, chunk), job["repeats"])
+        if best is None or t < best[0]:
+            best = (t, s, chunk)
+    timings["padded"], scores["padded"], timings["padded_chunk"] = best
+    # The length buckets of MaxSimIndex (present for fp32 only).
+    if job.get("buckets") is not None:
+        buckets = [(D.to(Q.dtype), dm.float()) for D, dm in job["buckets"]]
+        chunk = timings["padded_chunk"]
+
+        def all_buckets() -> torch.Tensor:
+            return torch.cat([chunked(Db, dmb, chunk) for Db, dmb in buckets], dim=1)
+
+        timings["buckets"], scores["buckets"] = best_of(all_buckets, job["repeats"])
+    import pylate
+
+    timings["version"] = pylate.__version__
+    torch.save(scores, path + ".scores")
+    print(json.dumps(timings))
+
+
+def run_pylate(args, Q, q_mask, D, d_mask, flat, lengths, bucket: int | None) -> dict | None:
+    """Start the PyLate child on these tensors; returns its timings and scores (``None`` if unavailable).
+
+    With ``bucket``, the child also scores the length buckets of ``MaxSimIndex`` (built
+    here and written to the job file, then freed, so the two processes do not both hold them).
+    """
+    if args.no_pylate:
+        return None
+    if not Path(args.pylate_python).exists():
+        print(f"PyLate skipped: no interpreter at {args.pylate_python} (see --pylate-python).")
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "job.pt")
+        buckets = None if bucket is None else [pad_docs(flat, lengths, b) for b in length_buckets(lengths, bucket)]
+        job = {"Q": Q, "q_mask": q_mask, "D": D, "d_mask": d_mask, "buckets": buckets,
+               "threads": torch.get_num_threads(), "repeats": args.repeats}
+        torch.save(job, path)
+        del job, buckets
+        env = {**os.environ, "PYLATE_SCORES_BACKEND": "torch", "PYTHONPATH": ""}
+        proc = subprocess.run(
+            [args.pylate_python, __file__, "--pylate-worker", path], capture_output=True, text=True, env=env, check=False
+        )
+        if proc.returncode != 0:
+            print(f"PyLate child failed:\n{proc.stderr[-2000:]}")
+            return None
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        result["scores"] = torch.load(path + ".scores")
+        return result
+
+
+# ------------------------------------------------------------------ the runs
+
+
+def ceiling(queries: torch.Tensor, flat: torch.Tensor, rows: int = 4096):
+    """A function computing every query token . every document token, in chunks of ``rows`` document tokens."""
+    q_T = queries.reshape(-1, queries.shape[-1]).T.contiguous()
+    buffer = flat.new_empty((rows, q_T.shape[1]))
+
+    def run() -> None:
+        for s in range(0, flat.shape[0], rows):
+            c = min(rows, flat.shape[0] - s)
+            torch.mm(flat[s : s + c], q_T, out=buffer[:c])
+
+    return run
+
+
+def naive_seconds_per_pair(queries: torch.Tensor, docs: list[torch.Tensor], n_pairs: int, seed: int) -> float:
+    """Seconds per pair of the reference ``maxsim`` in a Python loop, measured on ``n_pairs`` random pairs."""
+    from lateint.maxsim import maxsim
+
+    gen = torch.Generator().manual_seed(seed)
+    qi = torch.randint(0, queries.shape[0], (n_pairs,), generator=gen).tolist()
+    di = torch.randint(0, len(docs), (n_pairs,), generator=gen).tolist()
+    start = time.perf_counter()
+    for a, b in zip(qi, di):
+        maxsim(queries[a], docs[b])
+    return (time.perf_counter() - start) / n_pairs
+
+
+def bench_dim(args: argparse.Namespace, dim: int, dtypes: list[str]) -> list[dict]:
+    """All rows of the table for one dimension."""
+    from lateint.cost import best_of
+    from lateint.index import MaxSimIndex
+    from lateint.maxsim import maxsim_scores
+
+    default_bucket = inspect.signature(MaxSimIndex).parameters["bucket"].default
+    queries, flat, lengths = make_data(args, dim)
+    nq, Lq, _ = queries.shape
+    docs = list(torch.split(flat, lengths.tolist()))
+    q_mask = torch.ones(nq, Lq, dtype=torch.bool)
+    n_pad = min(args.padded_docs, args.docs)
+    D, d_mask = pad_docs(flat, lengths, list(range(n_pad)))
+    sizes = {"all": (args.docs, int(lengths.sum())), "padded": (n_pad, int(lengths[:n_pad].sum()))}
+    rows = []
+
+    def row(method: str, dtype: str, which: str, seconds: float, ceil_s: float, pylate_s: float | None = None):
+        n_docs, tokens = sizes[which]
+        flops = 2.0 * nq * Lq * tokens * dim
+        rows.append({
+            "dim": dim, "dtype": dtype, "method": method, "docs": n_docs, "seconds": seconds,
+            "pairs_per_s": nq * n_docs / seconds, "gflops": flops / seconds / 1e9,
+            "vs_pylate": None if pylate_s is None else pylate_s / seconds,
+            "of_ceiling": ceil_s / seconds,
+        })
+
+    for dtype in dtypes:
+        dt = DTYPES[dtype]
+        Qd, Dd, flat_d = queries.to(dt), D.to(dt), flat.to(dt)
+        ceil_all, _ = best_of(ceiling(Qd, flat_d), args.repeats)
+        ceil_pad = ceil_all * sizes["padded"][1] / sizes["all"][1]
+        print(f"dim {dim} {dtype}: ceiling {ceil_all:.2f} s", flush=True)
+        bucket = default_bucket if dtype == "fp32" else None  # MaxSimIndex stores float32
+        pylate = run_pylate(args, Qd, q_mask, Dd, d_mask, flat, lengths, bucket)
+        index = None if bucket is None else MaxSimIndex([str(i) for i in range(args.docs)], docs, bucket=bucket)
+        if pylate is not None:
+            print(f"dim {dim} {dtype}: PyLate {pylate.get('version')} padded {pylate['padded']:.2f} s "
+                  f"(chunk {pylate['padded_chunk']}), buckets {pylate.get('buckets', float('nan')):.2f} s", flush=True)
+        t_pad, ours_pad = best_of(lambda Qd=Qd, Dd=Dd: maxsim_scores(Qd, Dd, q_mask, d_mask), args.repeats)
+        if index is not None:
+            t_index, ours_index = best_of(lambda index=index: index.scores(list(queries)), args.repeats)
+            row("lateint MaxSimIndex.scores (length buckets)", dtype, "all", t_index, ceil_all,
+                pylate and pylate.get("buckets"))
+        row("lateint maxsim_scores (one padded batch)", dtype, "padded", t_pad, ceil_pad, pylate and pylate["padded"])
+        if pylate is not None:
+            atol = 1e-3 if dtype == "fp32" else 0.5
+            diff = (pylate["scores"]["padded"] - ours_pad).abs().max().item()
+            if index is not None:
+                row("PyLate colbert_scores (same length buckets)", dtype, "all", pylate["buckets"], ceil_all,
+                    pylate["buckets"])
+                diff = max(diff, (pylate["scores"]["buckets"] - ours_index[:, _bucket_order(lengths, bucket)])
+                           .abs().max().item())
+            row(f"PyLate colbert_scores (same padded batch, {pylate['padded_chunk']} docs per call)", dtype,
+                "padded", pylate["padded"], ceil_pad, pylate["padded"])
+            print(f"dim {dim} {dtype}: largest |PyLate - lateint| score difference {diff:.2e}")
+            if diff > atol:
+                raise SystemExit(f"PyLate and lateint disagree by {diff} (> {atol}): the comparison is void.")
+        if dtype == "fp32":
+            per_pair = naive_seconds_per_pair(queries, docs, args.naive_pairs, args.seed)
+            row(f"reference maxsim() loop ({args.naive_pairs} pairs, extrapolated)", dtype, "all",
+                per_pair * nq * args.docs, ceil_all, pylate and pylate.get("buckets"))
+        row("ceiling: plain matmul, same multiply-adds", dtype, "all", ceil_all, ceil_all,
+            pylate and pylate.get("buckets"))
+    return rows
+
+
+def _bucket_order(lengths: torch.Tensor, bucket: int) -> list[int]:
+    return [i for b in length_buckets(lengths, bucket) for i in b]
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--docs", type=int, default=10_000)
+    p.add_argument("--padded-docs", type=int, default=2_000, help="documents in the one padded batch")
+    p.add_argument("--queries", type=int, default=32)
+    p.add_argument("--query-tokens", type=int, default=32)
+    p.add_argument("--min-tokens", type=int, default=50)
+    p.add_argument("--max-tokens", type=int, default=300)
+    p.add_argument("--dims", type=int, nargs="+", default=[128, 384])
+    p.add_argument("--dtypes", nargs="+", choices=sorted(DTYPES), default=None,
+                   help="default: fp32, plus bf16 when the CPU has native bf16 instructions")
+    p.add_argument("--repeats", type=int, default=3, help="timings are the best of this many calls")
+    p.add_argument("--naive-pairs", type=int, default=2_000)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    p.add_argument("--pylate-python", default="/tmp/pylate-venv/bin/python",
+                   help="python of a virtual environment where pylate is installed")
+    p.add_argument("--no-pylate", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--write-readme", action="store_true", help="put the table into benchmarks/README.md")
+    p.add_argument("--pylate-worker", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.pylate_worker:
+        return pylate_worker(args.pylate_worker)
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import cpu_flags, report, table
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    native_bf16 = bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+    dtypes = args.dtypes or (["fp32", "bf16"] if native_bf16 else ["fp32"])
+    rows = [r for dim in args.dims for r in bench_dim(args, dim, dtypes)]
+
+    headers = ["dim", "dtype", "method", "docs", "seconds", "pairs/s", "GFLOP/s", "× PyLate", "of ceiling"]
+    body = table(headers, [
+        [r["dim"], r["dtype"], r["method"], r["docs"], r["seconds"], r["pairs_per_s"], r["gflops"],
+         "" if r["vs_pylate"] is None else f"{r['vs_pylate']:.2f}×", f"{r['of_ceiling']:.0%}"]
+        for r in rows
+    ])
+    note = (
+        f"{args.queries} queries of {args.query_tokens} tokens; documents of {args.min_tokens}–{args.max_tokens} "
+        f"tokens (uniform); best of {args.repeats}. `× PyLate` compares with PyLate on the same batches "
+        f"(the index row with the same length buckets, the padded row with the same padded batch). "
+        f"The CPU {'has' if native_bf16 else 'lacks'} native bf16 instructions."
+    )
+    report("maxsim_speed", f"{note}\n\n{body}", args.write_readme)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

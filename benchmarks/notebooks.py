@@ -1,0 +1,114 @@
+"""The course's own budget: run every notebook cold and report its wall time and peak memory.
+
+    python benchmarks/notebooks.py                                # every notebooks/*.ipynb and notebooks/*/*.ipynb
+    python benchmarks/notebooks.py notebooks/05_cost_and_speed.ipynb
+    python benchmarks/notebooks.py --write-readme                 # also update benchmarks/README.md
+
+Each notebook runs top to bottom with ``jupyter nbconvert --execute`` in a fresh
+kernel, as a learner on Binder would: an empty embedding cache (``LATEINT_CACHE``
+points to a new temporary folder), ``HF_HUB_OFFLINE=1``, the notebook's own folder
+as working directory, and this checkout's ``lateint`` first on ``PYTHONPATH``. The executed copy is written to a temporary folder: the
+committed notebooks are never modified. Peak memory is the largest sum of the
+resident set sizes (RSS) of the kernel's process tree (nbconvert itself excluded),
+sampled every 0.1 s with psutil.
+
+Goals: each notebook within 3 minutes and 1.5 GB, the whole course within 10 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import report, table  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK_SECONDS, NOTEBOOK_BYTES, COURSE_SECONDS = 180, 1.5e9, 600
+
+
+def find_notebooks() -> list[Path]:
+    """``notebooks/*.ipynb`` and ``notebooks/*/*.ipynb``, in name order, checkpoints left out."""
+    found = list((ROOT / "notebooks").glob("*.ipynb")) + list((ROOT / "notebooks").glob("*/*.ipynb"))
+    return sorted(p for p in found if ".ipynb_checkpoints" not in p.parts)
+
+
+def run_cold(notebook: Path, timeout: int) -> dict:
+    """Execute ``notebook`` in a fresh kernel; returns wall seconds, peak kernel RSS (bytes), ok and error."""
+    with tempfile.TemporaryDirectory(prefix="lateint-nb-") as tmp:
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "LATEINT_CACHE": str(Path(tmp) / "cache"), "MPLBACKEND": "Agg",
+               # this checkout's lateint, installed or not (as `pip install -e .` would give)
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        cmd = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", str(notebook),
+               "--output-dir", str(Path(tmp) / "out"), "--output", notebook.name,
+               f"--ExecutePreprocessor.timeout={timeout}"]
+        start = time.perf_counter()
+        with open(Path(tmp) / "log", "w") as log_file:
+            proc = psutil.Popen(cmd, env=env, cwd=notebook.parent, stdout=log_file, stderr=subprocess.STDOUT)
+            peak = _wait_for(proc)
+        wall = time.perf_counter() - start
+        log = (Path(tmp) / "log").read_text(errors="replace")
+    error = "" if proc.returncode == 0 else log.strip().splitlines()[-1][:200] if log.strip() else "failed"
+    return {"seconds": wall, "peak": peak, "ok": proc.returncode == 0, "error": error}
+
+
+def _wait_for(proc: psutil.Popen) -> int:
+    """Wait for ``proc`` to end; returns the largest RSS sum of its descendants (bytes), sampled every 0.1 s."""
+    peak = 0
+    while proc.poll() is None:
+        try:
+            rss = 0
+            for child in proc.children(recursive=True):
+                try:
+                    rss += child.memory_info().rss
+                except psutil.NoSuchProcess:  # ended between listing and reading
+                    pass
+            peak = max(peak, rss)
+        except psutil.NoSuchProcess:
+            pass
+        time.sleep(0.1)
+    return peak
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook of the course")
+    p.add_argument("--timeout", type=int, default=900, help="seconds per cell before nbconvert gives up")
+    p.add_argument("--write-readme", action="store_true", help="put the table into benchmarks/README.md")
+    args = p.parse_args(argv)
+    notebooks = [n.resolve() for n in args.notebooks] or find_notebooks()
+    if not notebooks:
+        raise SystemExit(f"No notebooks found under {ROOT / 'notebooks'}.")
+    results = []
+    for nb in notebooks:
+        r = {"notebook": str(nb.relative_to(ROOT)), **run_cold(nb, args.timeout)}
+        results.append(r)
+        print(f"{r['notebook']}: {'ok' if r['ok'] else 'FAILED ' + r['error']}, {r['seconds']:.0f} s, "
+              f"peak {r['peak'] / 2**20:,.0f} MiB", flush=True)
+
+    def verdict(ok: bool) -> str:
+        return "✓" if ok else "✗"
+
+    rows = [[r["notebook"], "ok" if r["ok"] else f"failed: {r['error']}", f"{r['seconds']:.0f}",
+             f"{r['peak'] / 2**20:,.0f}",
+             verdict(r["ok"] and r["seconds"] <= NOTEBOOK_SECONDS and r["peak"] <= NOTEBOOK_BYTES)] for r in results]
+    total = sum(r["seconds"] for r in results)
+    rows.append(["whole course", f"{sum(r['ok'] for r in results)}/{len(results)} ok", f"{total:.0f}",
+                 f"{max(r['peak'] for r in results) / 2**20:,.0f} (largest)", verdict(total <= COURSE_SECONDS)])
+    body = table(["notebook", "status", "wall seconds", "peak RSS (MiB)", "within goal"], rows)
+    note = (f"Goals: each notebook ≤ {NOTEBOOK_SECONDS} s and ≤ {NOTEBOOK_BYTES / 1e9:.1f} GB "
+            f"({NOTEBOOK_BYTES / 2**20:,.0f} MiB), the whole course ≤ {COURSE_SECONDS} s. "
+            "Cold: empty embedding cache, fresh kernel, HF_HUB_OFFLINE=1.")
+    report("notebooks", f"{note}\n\n{body}", args.write_readme)
+    return results
+
+
+if __name__ == "__main__":
+    main()
