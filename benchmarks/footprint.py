@@ -47,6 +47,9 @@ SETTINGS = [
     C(pool_factor=4, dim=128, storage="int8-dimension"),
     C(pool_factor=4, dim=64, storage="int8-vector"),
     C(pool_factor=4, storage="residual-1bit"),
+    C(pool_factor=4, storage="residual-2bit", n_centroids=512),  # 512: 1,024 centroids would tip NFCorpus over 6,144 B
+    C(pool_factor=3, dim=192, storage="residual-2bit"),
+    C(pool_factor=4, dim=192, storage="residual-2bit"),
     C(pool_factor=3, dim=128, storage="residual-2bit"),
     C(pool_factor=4, dim=128, storage="residual-2bit"),
     C(pool_factor=4, dim=64, storage="residual-2bit"),

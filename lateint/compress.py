@@ -456,7 +456,8 @@ def compress_corpus(
     """Store ``docs`` as ``setting`` says, then decode them for MaxSim.
 
     The steps run in this order, each fitted on the documents only: token pooling,
-    PCA (queries are projected too), then the number format. Queries are never pooled
+    PCA (queries are projected too), then the number format. Shared tables (the PCA
+    matrix, the centroids) are counted and used in float16. Queries are never pooled
     or quantised: they are encoded at search time and not stored. Finally documents
     and queries are re-normalised to unit length (as ColBERTv2 does after decoding),
     so MaxSim keeps comparing cosines; this recovers most of what PCA and the
@@ -469,9 +470,9 @@ def compress_corpus(
         docs = pool_tokens(docs, setting.pool_factor)
     if setting.dim is not None:
         pca = fit_pca(docs, setting.dim, seed=seed)
+        pca = PCA(pca.components.half().float(), pca.energy)  # stored in float16: project with exactly that
         docs, queries = pca.apply(docs), pca.apply(queries)
-        if setting.dim < pca.components.shape[1]:
-            shared.append(pca.components.half())  # float16 is plenty for a projection
+        shared.append(pca.components.half())
     flat, lengths = torch.cat(docs).float(), [len(d) for d in docs]
     if setting.storage in ("fp32", "fp16"):
         stored = flat.half() if setting.storage == "fp16" else flat
@@ -481,6 +482,7 @@ def compress_corpus(
         decoded = dequantize(stored)
     else:
         codec = ResidualCodec.fit(flat, setting.n_centroids, bits=int(setting.storage[-4]), seed=seed)
+        codec.centroids = codec.centroids.half().float()  # stored in float16: encode and decode with exactly that
         stored = codec.encode(flat)
         decoded = codec.decode(stored)
         shared += [codec.centroids.half(), codec.cutoffs, codec.values]
