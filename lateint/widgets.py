@@ -243,7 +243,7 @@ class QueryStepper:
 
     Its widgets are attributes, so code (and tests) can drive it like a learner:
     ``query_choice``, ``query_text``, ``doc_choice``, ``step``, ``prev_button``,
-    ``next_button``; and read what it shows: ``doc_view``, ``match_view``,
+    ``next_button`` (``step`` counts query tokens from 1; ``state.step`` from 0); and read what it shows: ``doc_view``, ``match_view``,
     ``bars_view``, ``ranking_view`` (all ``HTML``), inside ``tabs``.
     """
 
@@ -258,14 +258,15 @@ class QueryStepper:
         self.query_text = w.Text(value=state.query.text, description="or type",
                                  continuous_update=False, layout=w.Layout(width="95%"))
         self.doc_choice = w.Dropdown(options=state.index.doc_ids, value=state.doc_id, description="Document")
-        self.step = w.IntSlider(value=0, min=0, max=state.n_steps - 1, description="Query token")
+        # the slider counts query tokens from 1, as the text under it does ("6 of 8")
+        self.step = w.IntSlider(value=state.step + 1, min=1, max=state.n_steps, description="Query token")
         self.prev_button = w.Button(description="prev", icon="arrow-left")
         self.next_button = w.Button(description="next", icon="arrow-right")
         self.match_view, self.doc_view, self.bars_view, self.ranking_view = (w.HTML() for _ in range(4))
         step_tab = w.VBox([w.HBox([self.prev_button, self.step, self.next_button]), self.match_view,
                            self.doc_view, self.bars_view])
         self.tabs = w.Tab(children=[step_tab, self.ranking_view],
-                          titles=("Step through MaxSim", f"Pooled vs MaxSim top-{state.k}"))
+                          titles=("MaxSim steps", f"Top {state.k} rankings"))
         self.box = w.VBox([self.query_choice, self.query_text, self.doc_choice, self.tabs])
 
         self.query_choice.observe(self._on_choice, names="value")
@@ -303,20 +304,20 @@ class QueryStepper:
 
     def _on_step(self, change) -> None:
         if not self._syncing:
-            self.state.set_step(change["new"])
+            self.state.set_step(change["new"] - 1)
             self.render()
 
     def _move(self, how) -> None:
         how()
-        self.step.value = self.state.step  # _on_step renders (nothing happens at either end)
+        self.step.value = self.state.step + 1  # _on_step renders (nothing happens at either end)
 
     def _sync_controls(self) -> None:
         """Make the controls show the state (without their callbacks firing)."""
         self._syncing = True
         try:
-            self.step.value = 0
-            self.step.max = self.state.n_steps - 1
-            self.step.value = self.state.step
+            self.step.value = 1
+            self.step.max = self.state.n_steps
+            self.step.value = self.state.step + 1
             self.doc_choice.value = self.state.doc_id
             texts = [v for _, v in self.query_choice.options]
             self.query_choice.value = self.state.query.text if self.state.query.text in texts else None

@@ -83,22 +83,23 @@ def test_widget_shows_the_picked_token_and_bars(stepper):
     assert stepper.query_choice.value == state.query.text == NEEDLE_QUERY  # first demo query
     for _ in range(3):
         stepper.next_button.click()
-    assert stepper.step.value == state.step == 3
+    assert state.step == 3 and stepper.step.value == 4  # the slider counts from 1, as "4 of 8" does
+    assert f"({stepper.step.value} of {state.n_steps})" in stepper.match_view.value
     assert picked_position(stepper.doc_view.value) == state.current.doc_position
     assert f"{state.current.similarity:.3f}" in stepper.match_view.value
     done = re.findall(r'<tr data-step="(\d+)" class="done"', stepper.bars_view.value)
     assert done == ["0", "1", "2", "3"]
     assert f"<b>{state.running_total:.3f}</b>" in stepper.bars_view.value
 
-    stepper.step.value = state.n_steps - 1  # the slider: last token
+    stepper.step.value = state.n_steps  # the slider: last token
     assert f"<b>{state.total:.3f}</b>" in stepper.bars_view.value  # the bars add up to MaxSim
     stepper.prev_button.click()
-    assert state.step == stepper.step.value == state.n_steps - 2
+    assert state.step + 1 == stepper.step.value == state.n_steps - 1
 
 
 def test_widget_choosing_a_document_and_a_query(stepper, index):
     state = stepper.state
-    stepper.step.value = 2
+    stepper.step.value = 3
     stepper.doc_choice.value = "sea-lighthouse"
     assert state.doc_id == "sea-lighthouse" and state.step == 2
     assert picked_position(stepper.doc_view.value) == state.current.doc_position
@@ -108,16 +109,16 @@ def test_widget_choosing_a_document_and_a_query(stepper, index):
     stepper.query_choice.value = "How long is a marathon?"
     assert stepper.query_text.value == "How long is a marathon?"
     assert state.doc_id == stepper.doc_choice.value == state.rankings["maxsim"][0][0]
-    assert state.step == stepper.step.value == 0
-    assert stepper.step.max == state.n_steps - 1 == len(state.query.tokens) - 1
+    assert state.step == 0 and stepper.step.value == 1
+    assert stepper.step.max == state.n_steps == len(state.query.tokens)
 
 
 def test_typing_a_query_updates_tokens_and_rankings(stepper):
-    stepper.step.value = 4
+    stepper.step.value = 5
     stepper.query_text.value = "hottest planet"
     state = stepper.state
     assert state.query.tokens == ["[CLS]", "hottest", "planet", "[SEP]"]
-    assert stepper.step.max == 3 and stepper.step.value == 0
+    assert stepper.step.max == 4 and stepper.step.value == 1
     assert stepper.query_choice.value is None  # not one of the listed queries
     assert state.relevant == {}  # no judgements for a typed query
 
