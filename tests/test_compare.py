@@ -57,5 +57,6 @@ def test_only_what_is_asked_for_is_encoded(stanford_ckpt, capsys):
     texts = demo_corpus().doc_texts[:3]
     assert set(encode_corpus(colbert, texts, "documents", cache=False, want=["tokens"])) == {"tokens"}
     assert set(encode_corpus(colbert, texts, "documents", cache=False, want=["pooled"])) == {"pooled"}
-    retrieve_all(demo_corpus(), colbert, methods=("maxsim",), cache=False, show_progress=True)
+    with pytest.warns(UserWarning, match="longer than the 12-token limit"):  # the fixture's short query_maxlen
+        retrieve_all(demo_corpus(), colbert, methods=("maxsim",), cache=False, show_progress=True)
     assert "encoding documents" in capsys.readouterr().err
