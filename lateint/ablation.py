@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 
 from .cache import cached_encode
-from .evaluate import evaluate, run_from_scores
+from .evaluate import evaluate_scores
 from .index import MaxSimIndex
 
 __all__ = ["KINDS", "token_kind", "TokenVectors", "maxsim_quality", "win_shares", "token_shares", "mean_norms", "variants"]
@@ -121,9 +121,8 @@ def maxsim_quality(ds, tv: TokenVectors, metrics: Sequence[str] = ("recall@2", "
             f"tv holds {len(tv.queries)} queries and {len(tv.docs)} docs but the dataset has "
             f"{len(ds.query_ids)} and {len(ds.doc_ids)}: encode this dataset with TokenVectors.encode(ds, encoder)."
         )
-    k = max([100] + [int(m.split("@")[1]) for m in metrics if "@" in m])
     scores = MaxSimIndex(ds.doc_ids, tv.docs).scores(tv.queries)  # (nq, nd)
-    return evaluate(run_from_scores(scores, ds.query_ids, ds.doc_ids, k=k), ds.qrels, metrics)
+    return evaluate_scores(scores, ds, metrics)
 
 
 def win_shares(ds, tv: TokenVectors) -> dict[str, float]:

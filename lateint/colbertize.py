@@ -155,7 +155,7 @@ def projection_sweep(
     Returns:
         ``{dim: {metric: value, "bytes_per_doc": mean float16 storage of one document, in bytes (int)}}``.
     """
-    from .evaluate import evaluate, run_from_scores
+    from .evaluate import evaluate_scores
     from .index import MaxSimIndex
 
     if len(doc_vectors) != len(ds.doc_ids) or len(query_vectors) != len(ds.query_ids):
@@ -173,8 +173,7 @@ def projection_sweep(
             m = random_projection(dim_in, dim, seed)
             docs, queries = project(doc_vectors, m), project(query_vectors, m)
         scores = MaxSimIndex(ds.doc_ids, docs).scores(queries)
-        run = run_from_scores(scores, ds.query_ids, ds.doc_ids, k=100)
-        table[dim] = {**evaluate(run, ds.qrels, metrics), "bytes_per_doc": round(mean_tokens * dim * 2)}
+        table[dim] = {**evaluate_scores(scores, ds, metrics), "bytes_per_doc": round(mean_tokens * dim * 2)}
     return table
 
 

@@ -18,7 +18,7 @@ from typing import Sequence
 import torch
 
 from .cache import cached_encode
-from .evaluate import Run, evaluate, run_from_scores
+from .evaluate import Run, evaluate, run_depth, run_from_scores
 from .index import MaxSimIndex, PooledIndex
 
 __all__ = ["METHODS", "encode_corpus", "retrieve_all", "compare"]
@@ -112,6 +112,5 @@ def compare(
     show_progress: bool | None = None,
 ) -> dict[str, dict[str, float]]:
     """``{method: {metric: mean value}}`` for each method on ``ds`` (see :func:`retrieve_all`)."""
-    k = max([100] + [int(m.split("@")[1]) for m in metrics if "@" in m])
-    runs = retrieve_all(ds, encoder, methods, k=k, cache=cache, show_progress=show_progress)
+    runs = retrieve_all(ds, encoder, methods, k=run_depth(metrics), cache=cache, show_progress=show_progress)
     return {m: evaluate(run, ds.qrels, metrics) for m, run in runs.items()}

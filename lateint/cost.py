@@ -23,7 +23,7 @@ from typing import TypeVar
 import torch
 
 from .compress import Compression, compress_each
-from .evaluate import evaluate, run_from_scores
+from .evaluate import evaluate, evaluate_scores
 from .index import MaxSimIndex, PooledIndex
 from .rerank import two_stage_search
 
@@ -46,7 +46,7 @@ FULL = Compression().label  # every token vector in float32: the reference
 
 def ndcg_at_10(ds, scores: torch.Tensor) -> float:
     """nDCG@10 on dataset ``ds`` of a ``(n_queries, n_docs)`` score matrix."""
-    return evaluate(run_from_scores(scores, ds.query_ids, ds.doc_ids, k=10), ds.qrels, ["ndcg@10"])["ndcg@10"]
+    return evaluate_scores(scores, ds, "ndcg@10")["ndcg@10"]
 
 
 def best_of(fn: Callable[[], T], repeats: int = 1) -> tuple[float, T]:

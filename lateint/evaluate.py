@@ -181,6 +181,23 @@ def evaluate(
 # ---------------------------------------------------------------------------
 
 
+def run_depth(metrics: str | Sequence[str], at_least: int = 100) -> int:
+    """Documents a run must keep per query to evaluate ``metrics``: their largest cutoff, at least ``at_least``."""
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    return max([at_least] + [parse_metric(m)[1] for m in metrics])
+
+
+def evaluate_scores(scores, ds, metrics: str | Sequence[str] = ("ndcg@10",)) -> dict[str, float]:
+    """Mean of each metric on dataset ``ds`` of a score matrix: :func:`run_from_scores`, then :func:`evaluate`.
+
+    scores: ``(n_queries, n_docs)``, rows in the order of ``ds.query_ids``, columns of ``ds.doc_ids``;
+    ``ds`` is a :class:`~lateint.data.BeirDataset` (anything with ``query_ids``, ``doc_ids``, ``qrels``).
+    """
+    run = run_from_scores(scores, ds.query_ids, ds.doc_ids, k=run_depth(metrics))
+    return evaluate(run, ds.qrels, metrics)
+
+
 def run_from_scores(scores, query_ids: Sequence[str], doc_ids: Sequence[str], k: int = 100) -> Run:
     """Turn a score matrix into a run holding each query's top k documents.
 

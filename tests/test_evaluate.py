@@ -2,6 +2,7 @@
 
 import math
 import random
+import types
 
 import ir_measures
 import numpy as np
@@ -14,12 +15,14 @@ from shared_data import SHARED, needs_shared
 from lateint.evaluate import (
     evaluate,
     evaluate_per_query,
+    evaluate_scores,
     mrr_at_k,
     ndcg_at_k,
     parse_metric,
     precision_at_k,
     ranked_doc_ids,
     recall_at_k,
+    run_depth,
     run_from_scores,
 )
 
@@ -178,6 +181,20 @@ def test_top_k_run_evaluates_like_the_full_ranking():
     metrics = ["ndcg@10", "recall@10", "mrr@10", "precision@10"]
     full = evaluate(run_from_scores(scores, query_ids, doc_ids, k=80), qrels, metrics)
     assert evaluate(run_from_scores(scores, query_ids, doc_ids, k=10), qrels, metrics) == full
+
+
+def test_evaluate_scores_keeps_as_many_documents_as_the_deepest_metric_needs():
+    rng = np.random.default_rng(1)
+    scores = rng.normal(size=(6, 300))
+    ds = types.SimpleNamespace(query_ids=[f"q{i}" for i in range(6)], doc_ids=[f"d{j}" for j in range(300)])
+    ds.qrels = {qid: {ds.doc_ids[j]: 1 for j in rng.choice(300, 4, replace=False)} for qid in ds.query_ids}
+    assert run_depth(["ndcg@10"]) == 100 and run_depth("recall@250") == 250
+    metrics = ["ndcg@10", "recall@250"]  # recall@250 would be wrong from a top-100 run
+    full = evaluate(run_from_scores(scores, ds.query_ids, ds.doc_ids, k=300), ds.qrels, metrics)
+    assert evaluate_scores(scores, ds, metrics) == full
+    assert evaluate(run_from_scores(scores, ds.query_ids, ds.doc_ids, k=100), ds.qrels, metrics) != full
+    with pytest.raises(ValueError, match="unknown metric"):
+        evaluate_scores(scores, ds, ["ndcg10"])
 
 
 @pytest.mark.parametrize(
