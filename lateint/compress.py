@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .maxsim import _describe
+
 __all__ = [
     "pool_tokens",
     "token_groups",
@@ -310,10 +312,6 @@ class ResidualCodec:
         residual = torch.gather(self.values, 1, buckets.T.contiguous()).T  # values[j, bucket[i, j]]
         return self.centroids[codes.centroid.long()] + residual
 
-    def shared(self) -> list[torch.Tensor]:
-        """What the index stores once, whatever the number of documents."""
-        return [self.centroids, self.cutoffs, self.values]
-
 
 def _quantiles(x: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     """Per-column quantiles ``q`` of ``x``: ``(n, dim) -> (dim, len(q))`` (nearest rank)."""
@@ -512,10 +510,6 @@ def compress_each(
 
 
 # --------------------------------------------------------------------- checks
-
-
-def _describe(t: object) -> str:
-    return f"a tensor of shape {tuple(t.shape)}" if isinstance(t, torch.Tensor) else f"a {type(t).__name__}"
 
 
 def _check_docs(vectors: Sequence[torch.Tensor], name: str) -> list[torch.Tensor]:

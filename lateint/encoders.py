@@ -221,10 +221,8 @@ class Encoder:
         enc = self.tokenize(texts, is_query)
         names = {self._query_marker_id: "[Q]", self._doc_marker_id: "[D]"}
         convert = self.tokenizer.convert_ids_to_tokens
-        return [
-            [names.get(i, t) for i, t in zip(ids[keep].tolist(), convert(ids[keep].tolist()))]
-            for ids, keep in zip(enc["input_ids"], enc["keep"])
-        ]
+        kept = [ids[keep].tolist() for ids, keep in zip(enc["input_ids"], enc["keep"])]
+        return [[names.get(i, t) for i, t in zip(ids, convert(ids))] for ids in kept]
 
     # ----------------------------------------------------------------- encoding
 

@@ -138,14 +138,12 @@ def maxsim_scores(
     buffer = Q.new_empty((min(nd * Ld, max(Ld, chunk_bytes // row_bytes)), nq * Lq))
     start = 0
     while start < nd:
+        L = Ld if order is None else max(1, int(ends[order[start]]))  # the chunk's longest document
+        c = max(1, chunk_bytes // (L * row_bytes))  # documents in this chunk
         if order is None:
-            L = Ld
-            c = max(1, chunk_bytes // (L * row_bytes))  # documents in this chunk
             idx = slice(start, start + c)
             Dc = D[idx]  # (c, L, dim), a view
         else:
-            L = max(1, int(ends[order[start]]))  # the chunk's longest document
-            c = max(1, chunk_bytes // (L * row_bytes))
             idx = order[start : start + c]
             Dc = D[idx, :L]  # (c, L, dim), gathered
         c = Dc.shape[0]
