@@ -16,11 +16,11 @@ for reading; each piece keeps its own colour.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .maxsim import Match, explain
 
-__all__ = ["Html", "explain_texts", "token_strengths", "render_tokens", "highlight", "alignment_table"]
+__all__ = ["Html", "explain_texts", "token_strengths", "token_spans", "render_tokens", "highlight", "alignment_table"]
 
 # Background colour of a matched token: orange, with opacity = binned strength.
 _RGB = "255, 140, 0"
@@ -98,13 +98,29 @@ def render_tokens(
         raise ValueError(f"{len(tokens)} tokens but {len(strengths)} strengths; they must align")
     if tooltips is not None and len(tooltips) != len(tokens):
         raise ValueError(f"{len(tokens)} tokens but {len(tooltips)} tooltips; they must align")
-    parts = []
-    for i, (tok, s) in enumerate(zip(tokens, strengths)):
-        text, new_word = _piece(tok)
+
+    def attributes(i: int) -> str:
+        s = strengths[i]
         style = "" if s is None else f' style="background: rgba({_RGB}, {_bin(s):.1f})"'
         tip = tooltips[i] if tooltips is not None else None
-        title = f' title="{html.escape(tip)}"' if tip else ""
-        parts.append(("" if not new_word or i == 0 else " ") + f"<span{style}{title}>{html.escape(text)}</span>")
+        return style + (f' title="{html.escape(tip)}"' if tip else "")
+
+    return token_spans(tokens, attributes)
+
+
+def token_spans(tokens: Sequence[str], attributes: Callable[[int], str]) -> str:
+    """HTML of a token sequence, a ``<span>`` per token: word pieces are drawn attached to
+    the token before them, other tokens start after a space; the text is escaped.
+
+    Args:
+        tokens: token strings.
+        attributes: ``attributes(i)`` gives what goes inside token ``i``'s opening tag,
+            e.g. ``' style="background: yellow"'`` (with its leading space), or ``""``.
+    """
+    parts = []
+    for i, token in enumerate(tokens):
+        text, new_word = _piece(token)
+        parts.append(("" if not new_word or i == 0 else " ") + f"<span{attributes(i)}>{html.escape(text)}</span>")
     return "".join(parts)
 
 
@@ -140,9 +156,10 @@ def highlight(
     if len(titles) != len(docs):
         raise ValueError(f"{len(titles)} titles for {len(docs)} documents; give one title per document")
     q_tokens = encoder.query_tokens([query])[0]
+    q = encoder.encode_queries([query], show_progress=False)[0]  # once, for every document
     columns, first = [], None
     for title, doc, toks in zip(titles, docs, encoder.document_tokens(docs)):
-        matches = explain_texts(encoder, query, doc)
+        matches = explain(q, encoder.encode_documents([doc], show_progress=False)[0], q_tokens, toks)
         first = first or matches
         chosen_by: list[list[str]] = [[] for _ in toks]
         for m in matches:

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-from .highlight import _piece  # (text to show, starts a new word) for WordPiece, BPE and SentencePiece
+from .highlight import token_spans  # a <span> per token, word pieces joined as in lateint.highlight
 from .maxsim import Match, explain
 from .side_by_side import EncodedQuery, SideBySide
 
@@ -165,9 +165,8 @@ def tokens_html(tokens: Sequence[str], similarities: Sequence[float] | None = No
     """
     if similarities is not None and len(similarities) != len(tokens):
         raise ValueError(f"{len(tokens)} tokens but {len(similarities)} similarities; they must align.")
-    parts = []
-    for j, token in enumerate(tokens):
-        text, new_word = _piece(token)
+
+    def attributes(j: int) -> str:
         shade = 0.0 if similarities is None else max(0.0, min(1.0, float(similarities[j])))
         style = f"background: rgba({_BLUE}, {shade * 0.6:.2f}); padding: 1px 2px; border-radius: 3px;"
         cls = ""
@@ -175,8 +174,9 @@ def tokens_html(tokens: Sequence[str], similarities: Sequence[float] | None = No
             cls = ' class="picked"'
             style += f" outline: 3px solid {_PICKED}; font-weight: bold;"
         title = "" if similarities is None else f' title="{float(similarities[j]):.3f}"'
-        parts.append(("" if not new_word or j == 0 else " ") + f'<span data-pos="{j}"{cls}{title} style="{style}">{html.escape(text)}</span>')
-    return '<div style="line-height: 2.1; font-size: 15px;">' + "".join(parts) + "</div>"
+        return f' data-pos="{j}"{cls}{title} style="{style}"'
+
+    return '<div style="line-height: 2.1; font-size: 15px;">' + token_spans(tokens, attributes) + "</div>"
 
 
 def contributions_html(matches: Sequence[Match], step: int) -> str:
