@@ -160,12 +160,12 @@ def searcher(method: str, doc_ids: Sequence[str], texts: Sequence[str], encoder=
         return search_bm25
     if encoder is None:
         raise ValueError(f"Method {method!r} needs an encoder: pass encoder=lateint.load_encoder().")
-    vectors = encode_corpus(encoder, texts, "documents")
     key = "pooled" if method == "pooled" else "tokens"
+    vectors = encode_corpus(encoder, texts, "documents", want=(key,))
     index = PooledIndex(doc_ids, vectors[key]) if method == "pooled" else MaxSimIndex(doc_ids, vectors[key])
 
     def search_dense(query: str, k: int) -> list[tuple[str, float]]:
-        return index.search(encode_corpus(encoder, [query], "queries", cache=False, show_progress=False)[key], k)[0]
+        return index.search(encode_corpus(encoder, [query], "queries", cache=False, show_progress=False, want=(key,))[key], k)[0]
 
     return search_dense
 

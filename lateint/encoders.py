@@ -272,17 +272,24 @@ class Encoder:
         hidden = self.model(input_ids=ids.to(self.device), attention_mask=att.to(self.device)).last_hidden_state
         return self.projection(hidden)
 
+    def token_counts(self, texts: Sequence[str], is_query: bool = False) -> list[int]:
+        """How many tokens each text takes before truncation, special and marker tokens included:
+        compare with ``format.query_length`` (queries) or ``format.doc_length`` (documents)."""
+        texts = _check_texts(texts)
+        marker = (self._query_marker_id if is_query else self._doc_marker_id) is not None  # ColBERT's [Q] / [D]
+        ids = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+        return [len(i) + marker for i in ids]
+
     def _warn_if_truncated(self, texts: list[str], is_query: bool) -> list[int]:
-        """Token counts of each text; warns when some exceed the model's limit."""
-        counts = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]]
-        marker = (self._query_marker_id if is_query else self._doc_marker_id) is not None
+        """Token counts of each text (:meth:`token_counts`); warns when some exceed the model's limit."""
+        counts = self.token_counts(texts, is_query)
         limit = self.format.query_length if is_query else self.format.doc_length
-        too_long = [i for i, c in enumerate(counts) if c + marker > limit]
+        too_long = [i for i, c in enumerate(counts) if c > limit]
         if too_long:
             worst = max(counts[i] for i in too_long)
             warnings.warn(
                 f"{len(too_long)} of {len(texts)} {'queries' if is_query else 'documents'} are longer than "
-                f"the {limit}-token limit (longest: {worst + marker} tokens, first at index {too_long[0]}) and "
+                f"the {limit}-token limit (longest: {worst} tokens, first at index {too_long[0]}) and "
                 f"were truncated: only their first {limit} tokens are encoded. Split long texts into passages, "
                 f"or load the encoder with a larger {'query_length' if is_query else 'document_length'} "
                 f"(at most the model's {self.model.config.max_position_embeddings} positions).",

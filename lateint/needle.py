@@ -45,9 +45,6 @@ NEAR_MISSES = {
     "near-island": "Skellig Rock is a steep island off the coast, home to puffins, gannets and an old stone lighthouse.",
 }
 
-METHODS = ("pooled", "maxsim")
-
-
 def default_distractors() -> dict[str, str]:
     """The documents the needle competes with: the demo corpus without its needle doc, plus :data:`NEAR_MISSES`."""
     ds = demo_corpus()
@@ -220,8 +217,7 @@ def needle_experiment(
 
 def _check_fits(encoder, texts: list[str]) -> None:
     """Refuse haystacks longer than the encoder's window: truncation would hide the needle."""
-    marker = encoder.format.doc_marker is not None  # ColBERT formats add one [D] token
-    counts = [len(ids) + marker for ids in encoder.tokenizer(texts, truncation=False)["input_ids"]]
+    counts = encoder.token_counts(texts)
     limit = encoder.format.doc_length
     if max(counts) > limit:
         raise ValueError(

@@ -76,6 +76,7 @@ def test_long_text_is_truncated_with_a_warning(enc):
     with pytest.warns(UserWarning, match=r"1 of 2 documents are longer than the 256-token limit"):
         out = enc.encode_documents([long, "short"])
     assert out[0].shape[0] == 256
+    assert enc.token_counts([long, "short"]) == [602, 3]  # [CLS] + words + [SEP], before truncation
     short = load_encoder(document_length=32)
     with pytest.warns(UserWarning, match="32-token limit"):
         assert short.encode_documents([long])[0].shape[0] == 32

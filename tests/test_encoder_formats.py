@@ -91,6 +91,11 @@ def test_length_override(stanford_ckpt):
     assert enc.encode_queries(["a b"])[0].shape == (8, 16)
     with pytest.warns(UserWarning, match="20-token limit"):
         assert enc.encode_documents(["word " * 50])[0].shape[0] <= 20
+    # counts before truncation: [CLS] + 50 words + [SEP], plus the [D] marker ColBERT inserts
+    plain = len(enc.tokenizer("word " * 50)["input_ids"])
+    assert plain == 52 and enc.token_counts(["word " * 50]) == [53]
+    with pytest.warns(UserWarning, match=r"longest: 53 tokens"):
+        enc.encode_documents(["word " * 50])
 
 
 def test_broken_checkpoints_give_clear_errors(stanford_ckpt, pylate_ckpt, tmp_path):
