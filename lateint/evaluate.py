@@ -111,6 +111,11 @@ def parse_metric(name: str) -> tuple[str, int]:
     return base, int(match.group(2))
 
 
+def metric_name(name: str) -> str:
+    """'nDCG@10' -> 'ndcg@10': the name :func:`evaluate` gives the metric in its result."""
+    return "{}@{}".format(*parse_metric(name))
+
+
 # ---------------------------------------------------------------------------
 # Averaging over queries
 # ---------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 
-from .evaluate import Qrels, Run, evaluate, parse_metric, ranked_doc_ids
+from .evaluate import Qrels, Run, evaluate, metric_name, ranked_doc_ids
 
 # What the functions accept: any mapping {query id: {doc id: score}}.
 RunLike = Mapping[str, Mapping[str, float]]
@@ -132,9 +132,8 @@ def sweep_alpha(
     Only the queries of ``qrels`` are scored, so passing a subset of qrels measures
     the fusion on those queries only (see :func:`split_qrels`).
     """
-    if len(alphas) == 0:
-        raise ValueError("alphas is empty; pass e.g. [0, 0.25, 0.5, 0.75, 1]")
-    name = "{}@{}".format(*parse_metric(metric))
+    _check_alphas(alphas)
+    name = metric_name(metric)
     return [evaluate(interpolate(run_a, run_b, a), qrels, [name])[name] for a in alphas]
 
 
@@ -146,7 +145,16 @@ def best_alpha(
     metric: str = "ndcg@10",
 ) -> float:
     """The alpha of ``alphas`` with the best ``metric`` on ``qrels`` (the first one on a tie)."""
-    values = sweep_alpha(run_a, run_b, qrels, alphas, metric)
+    return _best(alphas, sweep_alpha(run_a, run_b, qrels, alphas, metric))
+
+
+def _check_alphas(alphas: Sequence[float]) -> None:
+    if len(alphas) == 0:
+        raise ValueError("alphas is empty; pass e.g. [0, 0.25, 0.5, 0.75, 1]")
+
+
+def _best(alphas: Sequence[float], values: Sequence[float]) -> float:
+    """The alpha with the highest value; the first one on a tie."""
     return alphas[max(range(len(values)), key=lambda i: (values[i], -i))]
 
 
@@ -187,15 +195,17 @@ def held_out_fusion(
         interpolate(..., 0.5), "tuned": interpolate(..., alpha)}``, each in ``metric`` on
         that split's test queries (the mean row averages the rows).
     """
-    name = "{}@{}".format(*parse_metric(metric))
+    name = metric_name(metric)
     if len(seeds) == 0:
         raise ValueError("seeds is empty; pass at least one, e.g. (0, 1, 2)")
+    _check_alphas(alphas)
+    fused = {a: interpolate(run_a, run_b, a) for a in alphas}  # fused once, scored on every split
     fixed = {"rrf": rrf([run_a, run_b]), "alpha=0.5": interpolate(run_a, run_b, 0.5)}
     rows: dict[str, dict[str, float]] = {}
     for seed in seeds:
         dev, test = split_qrels(qrels, n_dev, seed)
-        alpha = best_alpha(run_a, run_b, dev, alphas, name)
-        runs = {"a": run_a, "b": run_b, **fixed, "tuned": interpolate(run_a, run_b, alpha)}
+        alpha = _best(alphas, [evaluate(fused[a], dev, [name])[name] for a in alphas])  # best_alpha on dev
+        runs = {"a": run_a, "b": run_b, **fixed, "tuned": fused[alpha]}
         rows[f"split {seed}"] = {"alpha": alpha, **{k: evaluate(r, test, [name])[name] for k, r in runs.items()}}
     columns = next(iter(rows.values()))
     rows["mean"] = {c: sum(r[c] for r in rows.values()) / len(seeds) for c in columns}

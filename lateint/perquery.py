@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evaluate import Qrels, evaluate_per_query, parse_metric, ranked_doc_ids
+from .evaluate import Qrels, evaluate_per_query, metric_name, ranked_doc_ids
 
 __all__ = ["Paired", "paired", "relative_gain", "promoted", "plot_paired"]
 
@@ -98,7 +98,7 @@ def paired(
         n_resamples: bootstrap resamples of the queries.
         seed: the same seed always gives the same interval.
     """
-    name = "{}@{}".format(*parse_metric(metric))
+    name = metric_name(metric)
     if not isinstance(n_resamples, int) or n_resamples < 100:
         raise ValueError(f"n_resamples must be an int of at least 100, got {n_resamples!r}")
     a = evaluate_per_query(run_a, qrels, [name])
