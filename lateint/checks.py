@@ -13,9 +13,10 @@ A check
    graded judgements...);
 2. runs the learner's function on copies of them and compares each answer with the
    library's own function (``lateint.maxsim.maxsim``, ``lateint.pooling.mean_pool``,
-   ``lateint.evaluate.ndcg_at_k``...), not with a second implementation. Two tasks
-   have no library counterpart yet, so their references live here: the storage bill
-   (:func:`check_storage_bytes`) and adjacent token pooling (:func:`_pool_adjacent`);
+   ``lateint.evaluate.ndcg_at_k``, ``lateint.compress.nbytes``...), not with a second
+   implementation. One task has no library counterpart, so its reference lives in
+   :func:`check_token_pooling`: adjacent token pooling (the library's
+   ``lateint.compress.pool_tokens`` clusters similar tokens instead);
 3. when an answer is wrong, raises :class:`CheckFailed` (an ``AssertionError``, so the
    cell stops) whose message says in plain words what is wrong: the wrong shape,
    padding counted, not normalised, off by a factor, the max taken over the wrong
@@ -38,6 +39,7 @@ from typing import Any
 
 import torch
 
+from .compress import nbytes
 from .evaluate import ndcg_at_k, ranked_doc_ids, recall_at_k
 from .maxsim import cosine_scores, explain, maxsim, maxsim_scores, pad
 from .pooling import mean_pool
@@ -1052,7 +1054,7 @@ def check_storage_bytes(fn: Callable[[Sequence[torch.Tensor], torch.dtype], tupl
             Case(
                 name,
                 (docs, dtype),
-                (tokens * dim * size, len(docs) * dim * size),
+                (nbytes([d.to(dtype) for d in docs]), nbytes(torch.empty(len(docs), dim, dtype=dtype))),
                 {
                     "these are bits, not bytes: divide by 8.": (tokens * dim * size * 8, len(docs) * dim * size * 8),
                     "these count numbers, not bytes: multiply by the bytes of one number in this dtype.": (
@@ -1081,12 +1083,6 @@ def _compare_pair_of_ints(check: str, got: Any, case: Case) -> None:
     _judge(check, case, pair, lambda a, b: a == b, lambda a, b: f"got {a}, expected {b} bytes.")
 
 
-def _pool_adjacent(vectors: torch.Tensor, factor: int) -> torch.Tensor:
-    """Reference for :func:`check_token_pooling` (the library has no token pooling yet)."""
-    groups = torch.split(vectors, factor)  # consecutive runs of `factor` tokens, the last may be shorter
-    return torch.nn.functional.normalize(torch.stack([g.mean(dim=0) for g in groups]), dim=-1)
-
-
 def check_token_pooling(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
     """Check ``fn(vectors (L, dim), factor) -> (ceil(L / factor), dim)``: adjacent token pooling.
 
@@ -1102,24 +1098,21 @@ def check_token_pooling(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None
         ("3 tokens, factor 4 (one group)", 3, 4),
     ):
         vectors = _unit(length, 6, gen=gen)
-        groups = torch.split(vectors, factor)
+        groups = torch.split(vectors, factor)  # consecutive runs of `factor` tokens, the last may be shorter
         means = torch.stack([g.mean(dim=0) for g in groups])
-        full = length // factor
+        expected = torch.nn.functional.normalize(means, dim=-1)
+        full = length // factor  # groups of exactly `factor` tokens
         cases.append(
             Case(
                 f"{name}, unit token vectors",
                 (vectors, factor),
-                _pool_adjacent(vectors, factor),
+                expected,
                 {
                     "the group means are not L2-normalised: a mean of unit vectors is shorter than 1.": means,
                     "every factor-th token was kept instead of averaging each group: average the group.": vectors[
                         ::factor
                     ],
-                    "the last, shorter group was dropped: keep it (ceil(L / factor) groups).": _pool_adjacent(
-                        vectors[: full * factor], factor
-                    )
-                    if full
-                    else vectors[:0],
+                    "the last, shorter group was dropped: keep it (ceil(L / factor) groups).": expected[:full],
                 },
             )
         )
