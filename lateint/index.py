@@ -49,11 +49,21 @@ class _Index:
         """Top-``k`` documents for each query, best first, as ``(doc_id, score)`` pairs."""
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}.")
-        s = self.scores(queries)
-        top = s.topk(min(k, s.shape[1]), dim=1)
+        return self.hits(self.scores(queries), k)
+
+    def hits(
+        self, scores: torch.Tensor, k: int, positions: torch.Tensor | None = None
+    ) -> list[list[tuple[str, float]]]:
+        """The best ``k`` of each row of ``scores`` ``(nq, n)``, as ``(doc_id, score)`` pairs, best first.
+
+        Column ``j`` of row ``i`` scores document ``positions[i, j]`` of this index (``positions``
+        ``(nq, n)``, e.g. each query's candidates), or document ``j`` when ``positions`` is None.
+        """
+        top = scores.topk(min(k, scores.shape[1]), dim=1)
+        docs = top.indices if positions is None else positions.gather(1, top.indices)
         return [
             [(self.doc_ids[j], v) for j, v in zip(idx.tolist(), val.tolist())]
-            for idx, val in zip(top.indices, top.values)
+            for idx, val in zip(docs, top.values)
         ]
 
     def save(self, path: str | os.PathLike) -> Path:

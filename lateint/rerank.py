@@ -73,9 +73,4 @@ def two_stage_search(
         raise ValueError(f"Need 1 <= k <= n_candidates, got k={k}, n_candidates={n_candidates}.")
     n_candidates = min(n_candidates, len(index))
     candidates = pooled.scores(pooled_queries).topk(n_candidates, dim=1).indices  # (nq, c)
-    scores = rerank(index, token_queries, candidates)
-    top = scores.topk(min(k, n_candidates), dim=1)
-    return [
-        [(index.doc_ids[candidates[i, j]], s) for j, s in zip(idx.tolist(), val.tolist())]
-        for i, (idx, val) in enumerate(zip(top.indices, top.values))
-    ]
+    return index.hits(rerank(index, token_queries, candidates), k, candidates)
