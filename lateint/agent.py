@@ -23,8 +23,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import bm25s.stopwords
-
+from .bm25 import STOPWORDS
 from .evaluate import Run
 
 __all__ = ["Step", "Trace", "Searcher", "decompose", "read_entity", "run_agent", "searcher", "agent_run", "missed"]
@@ -36,7 +35,6 @@ Searcher = Callable[[str, int], list[tuple[str, float]]]
 # clause "owns the red bicycle", verb "play". The clause is greedy: the verb is the last word.
 _NESTED = re.compile(r"(?P<head>.*?)\bthe (?:person|one) who (?P<clause>.+) (?P<verb>\w+)\s*\?\s*$", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:\s[A-Z][a-z]+)*\b")
-_FUNCTION_WORDS = {w.lower() for w in bm25s.stopwords.STOPWORDS_EN}
 
 
 @dataclass
@@ -98,7 +96,7 @@ def read_entity(text: str, question: str) -> str | None:
     asked = set(re.findall(r"\w+", question.lower()))
     for m in _NAME.finditer(text):
         words = m.group().split()
-        while words and (words[0].lower() in _FUNCTION_WORDS or words[0].lower() in asked):
+        while words and (words[0].lower() in STOPWORDS or words[0].lower() in asked):
             words = words[1:]  # a sentence-initial "The" or a name the question already has
         if words:
             return " ".join(words)

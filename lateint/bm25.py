@@ -13,9 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import bm25s
+import bm25s.stopwords
 import numpy as np
 
 from .evaluate import Run, run_from_scores
+
+# bm25s's English stopword list (what stopwords="en" drops), lower-cased: the function words
+# that other modules also leave out when they compare the content words of texts.
+STOPWORDS = frozenset(w.lower() for w in bm25s.stopwords.STOPWORDS_EN)
 
 
 def _english_stemmer():

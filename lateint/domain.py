@@ -18,12 +18,11 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-import bm25s.stopwords
+from .bm25 import STOPWORDS
 
 __all__ = ["fragmentation", "query_overlap"]
 
 _WORD = re.compile(r"[A-Za-z]+")
-_STOP = {w.lower() for w in bm25s.stopwords.STOPWORDS_EN}
 
 
 def fragmentation(tokenizer, texts: Sequence[str]) -> dict[str, float]:
@@ -57,7 +56,7 @@ def query_overlap(ds) -> float:
     docs = dict(zip(ds.doc_ids, ds.doc_texts))
     shares = []
     for qid, rels in ds.qrels.items():
-        q_words = {w.lower() for w in _WORD.findall(ds.queries[qid])} - _STOP
+        q_words = {w.lower() for w in _WORD.findall(ds.queries[qid])} - STOPWORDS
         if not q_words:
             continue
         for did, grade in rels.items():
