@@ -21,7 +21,7 @@ import torch  # noqa: E402
 
 from lateint import load_encoder  # noqa: E402
 from lateint.bm25 import BM25  # noqa: E402
-from lateint.cache import cached_encode  # noqa: E402
+import lateint.cache  # noqa: E402
 from lateint.data import load_beir  # noqa: E402
 from lateint.evaluate import evaluate, run_from_scores  # noqa: E402
 from lateint.index import MaxSimIndex, PooledIndex  # noqa: E402
@@ -32,12 +32,7 @@ METRICS = ("ndcg@10", "recall@100", "recall@10", "recall@2")
 def encode(encoder, texts, kind, use_cache):
     """Encode with or without the on-disk cache; returns (vectors, seconds)."""
     start = time.perf_counter()
-    if use_cache:
-        out = cached_encode(encoder, texts, kind, show_progress=True)
-    elif kind == "pooled":
-        out = encoder.encode_pooled(texts, show_progress=True)
-    else:
-        out = getattr(encoder, f"encode_{kind}")(texts, show_progress=True)
+    out = lateint.cache.encode(encoder, texts, kind, cache=use_cache, show_progress=True)
     return out, time.perf_counter() - start
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .cache import cached_encode
+from .cache import encode
 from .evaluate import evaluate_scores
 from .index import MaxSimIndex
 
@@ -67,9 +67,7 @@ class TokenVectors:
         """The RAW (unnormalised) token vectors of ``ds``'s queries and documents, one forward pass each."""
 
         def run(texts: list[str], kind: str) -> list[torch.Tensor]:
-            if cache:
-                return cached_encode(encoder, texts, kind, normalize=False, show_progress=False)
-            return getattr(encoder, f"encode_{kind}")(texts, normalize=False, show_progress=False)
+            return encode(encoder, texts, kind, cache=cache, normalize=False, show_progress=False)
 
         return cls(
             run(ds.query_texts, "queries"),

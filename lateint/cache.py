@@ -17,7 +17,7 @@ from typing import Sequence
 import torch
 from safetensors.torch import load_file, save_file
 
-__all__ = ["cache_dir", "cached_encode"]
+__all__ = ["cache_dir", "cached_encode", "encode"]
 
 KINDS = ("queries", "documents", "pooled")
 
@@ -78,11 +78,10 @@ def cached_encode(
         if kind == "pooled":
             return data["pooled"]
         return list(torch.split(data["flat"], data["lengths"].tolist()))
+    out = _encode_fresh(encoder, texts, kind, pooling, **kw)
     if kind == "pooled":
-        out = encoder.encode_pooled(texts, pooling=pooling, **kw)
         tensors = {"pooled": out.contiguous()}
     else:
-        out = getattr(encoder, f"encode_{kind}")(texts, **kw)
         tensors = {"flat": torch.cat(out).contiguous(), "lengths": torch.tensor([len(v) for v in out])}
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
@@ -94,3 +93,24 @@ def cached_encode(
         if os.path.exists(tmp):
             os.remove(tmp)
     return out
+
+
+def encode(
+    encoder, texts: Sequence[str], kind: str = "documents", *, cache: bool = True, pooling: str | None = None, **kw
+) -> list[torch.Tensor] | torch.Tensor:
+    """``encoder.encode_<kind>(texts, **kw)``, through the on-disk cache when ``cache`` (:func:`cached_encode`).
+
+    ``kind`` is ``"queries"`` or ``"documents"`` (a list of ``(L_i, dim)`` tensors) or ``"pooled"``
+    (one ``(n, dim)`` tensor, pooled with ``pooling``, default the model's).
+    """
+    if cache:
+        return cached_encode(encoder, texts, kind, pooling=pooling, **kw)
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}.")
+    return _encode_fresh(encoder, texts, kind, pooling, **kw)
+
+
+def _encode_fresh(encoder, texts: Sequence[str], kind: str, pooling: str | None, **kw):
+    if kind == "pooled":
+        return encoder.encode_pooled(texts, pooling=pooling, **kw)
+    return getattr(encoder, f"encode_{kind}")(texts, **kw)

@@ -17,7 +17,7 @@ from typing import Sequence
 
 import torch
 
-from .cache import cached_encode
+from .cache import encode
 from .evaluate import Run, evaluate, run_depth, run_from_scores
 from .index import MaxSimIndex, PooledIndex
 
@@ -48,11 +48,7 @@ def encode_corpus(
     """
 
     def run(k: str, **a):
-        if cache:
-            return cached_encode(encoder, texts, k, **a, **kw)
-        if k == "pooled":
-            return encoder.encode_pooled(texts, **a, **kw)
-        return getattr(encoder, f"encode_{k}")(texts, **a, **kw)
+        return encode(encoder, texts, k, cache=cache, **a, **kw)
 
     if _shares_pass(encoder):
         raw = run(kind, normalize=False)

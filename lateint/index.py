@@ -112,10 +112,9 @@ class MaxSimIndex(_Index):
     @classmethod
     def from_texts(cls, encoder, doc_ids: Sequence[str], texts: Sequence[str], cache: bool = True, **kw):
         """Encode ``texts`` with ``encoder`` (through the embedding cache) and index them."""
-        from .cache import cached_encode
+        from .cache import encode
 
-        vecs = cached_encode(encoder, texts, "documents", **kw) if cache else encoder.encode_documents(texts, **kw)
-        return cls(doc_ids, vecs)
+        return cls(doc_ids, encode(encoder, texts, "documents", cache=cache, **kw))
 
     @property
     def dim(self) -> int:
@@ -185,10 +184,9 @@ class PooledIndex(_Index):
     @classmethod
     def from_texts(cls, encoder, doc_ids: Sequence[str], texts: Sequence[str], cache: bool = True, **kw):
         """Encode ``texts`` into pooled vectors (through the embedding cache) and index them."""
-        from .cache import cached_encode
+        from .cache import encode
 
-        vecs = cached_encode(encoder, texts, "pooled", **kw) if cache else encoder.encode_pooled(texts, **kw)
-        return cls(doc_ids, vecs)
+        return cls(doc_ids, encode(encoder, texts, "pooled", cache=cache, **kw))
 
     def scores(self, queries: torch.Tensor) -> torch.Tensor:
         """Cosine of each pooled query ``(nq, dim)`` with every document: ``(nq, nd)``."""

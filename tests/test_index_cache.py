@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from lateint.cache import cached_encode
+from lateint.cache import cached_encode, encode
 from lateint.index import MaxSimIndex, PooledIndex, load_index
 from lateint.maxsim import maxsim
 
@@ -104,6 +104,21 @@ def test_cache_hits_and_keys(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
     with pytest.raises(ValueError, match="kind must be"):
         cached_encode(enc, ["ab"], "tokens", path=tmp_path)
+
+
+def test_encode_goes_through_the_cache_only_when_asked(tmp_path, monkeypatch):
+    monkeypatch.setenv("LATEINT_CACHE", str(tmp_path))
+    enc = CountingEncoder()
+    fresh = encode(enc, ["ab", "cde"], "documents", cache=False)
+    assert enc.calls == 1 and not list(tmp_path.iterdir())  # nothing written
+    assert torch.equal(encode(enc, ["ab"], "pooled", cache=False), enc.encode_pooled(["ab"]))
+    assert enc.calls == 3
+    for _ in range(2):
+        cached = encode(enc, ["ab", "cde"], "documents")  # cache=True: one miss, then a hit
+    assert enc.calls == 4 and len(list(tmp_path.glob("*.safetensors"))) == 1
+    assert all(torch.equal(x, y) for x, y in zip(fresh, cached))
+    with pytest.raises(ValueError, match="kind must be"):
+        encode(enc, ["ab"], "tokens", cache=False)
 
 
 def test_cache_env_var(tmp_path, monkeypatch):
