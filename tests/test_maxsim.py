@@ -1,13 +1,10 @@
 """MaxSim: the readable reference, the batched path, and explanations agree."""
 import pytest
 import torch
+from vectors import ragged
 
 import lateint
 from lateint.maxsim import cosine_scores, explain, maxsim, maxsim_scores, maxsim_scores_ragged, pad
-
-
-def ragged(n, lo, hi, dim, gen):
-    return [torch.nn.functional.normalize(torch.randn(int(torch.randint(lo, hi + 1, (1,), generator=gen)), dim, generator=gen), dim=-1) for _ in range(n)]
 
 
 def test_reference_by_hand():

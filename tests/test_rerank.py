@@ -1,6 +1,7 @@
 """Candidate generation then MaxSim re-ranking agrees with exhaustive MaxSim where it should."""
 import pytest
 import torch
+from vectors import ragged
 
 from lateint.index import MaxSimIndex, PooledIndex
 from lateint.maxsim import maxsim
@@ -9,8 +10,7 @@ from lateint.rerank import rerank, two_stage_search
 
 def corpus(n_docs=60, n_queries=5, dim=16, seed=0):
     g = torch.Generator().manual_seed(seed)
-    docs = [torch.nn.functional.normalize(torch.randn(int(torch.randint(3, 20, (1,), generator=g)), dim, generator=g), dim=-1)
-            for _ in range(n_docs)]
+    docs = ragged(n_docs, 3, 19, dim, g)
     queries = [torch.nn.functional.normalize(torch.randn(4, dim, generator=g), dim=-1) for _ in range(n_queries)]
     ids = [f"d{i}" for i in range(n_docs)]
     pooled_docs = torch.stack([d.mean(0) for d in docs])
