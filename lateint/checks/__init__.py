@@ -39,13 +39,16 @@ from typing import Any
 
 import torch
 
-from .compress import nbytes
-from .evaluate import ndcg_at_k, ranked_doc_ids, recall_at_k
-from .maxsim import cosine_scores, explain, maxsim, maxsim_scores, pad
-from .pooling import mean_pool
+from ..compress import nbytes
+from ..evaluate import ndcg_at_k, ranked_doc_ids, recall_at_k
+from ..maxsim import cosine_scores, explain, maxsim, maxsim_scores, pad
+from ..pooling import mean_pool
+from .expect import ExpectationFailed, expect
 
 __all__ = [
     "CheckFailed",
+    "ExpectationFailed",
+    "expect",
     "check_best_matches",
     "check_cosine_scores",
     "check_embed_pooled",
