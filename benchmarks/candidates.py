@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import encoded_dataset, report, table  # noqa: E402
 
-from lateint.cost import candidate_sweep  # noqa: E402
+from lateint.lessons.cost import candidate_sweep  # noqa: E402
 
 
 def measure(name: str, ks: list[int], repeats: int) -> list[list]:

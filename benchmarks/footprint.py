@@ -7,7 +7,7 @@
 For each dataset the embedded all-MiniLM-L6-v2 encodes documents and queries once
 (through the embedding cache, so a rerun skips it; the first SciFact encode takes
 about 6 minutes on 2 cores). Then every setting of ``SETTINGS`` is applied with
-``lateint.compress.compress_corpus`` (token pooling, PCA, number format, fitted on
+``lateint.lessons.compress.compress_corpus`` (token pooling, PCA, number format, fitted on
 the documents) and scored by exhaustive MaxSim; the pooled single vector is the
 baseline. Reported: vectors and bytes stored per document (shared tables such as
 centroids and the PCA matrix spread over the documents), nDCG@10, and nDCG@10 as a
@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import encoded_dataset, report, table  # noqa: E402
 
-from lateint.compress import Compression  # noqa: E402
-from lateint.cost import POOLED, footprint  # noqa: E402
+from lateint.lessons.compress import Compression  # noqa: E402
+from lateint.lessons.cost import POOLED, footprint  # noqa: E402
 
 C = Compression
 SETTINGS = [
@@ -59,7 +59,7 @@ COLUMNS = ("vectors/doc", "bytes/doc", "x pooled bytes", "ndcg@10", "of MaxSim")
 
 
 def measure(name: str) -> dict[str, dict[str, float]]:
-    """The footprint table of one dataset (see :func:`lateint.cost.footprint`)."""
+    """The footprint table of one dataset (see :func:`lateint.lessons.cost.footprint`)."""
     ds, docs, queries = encoded_dataset(name)
     return footprint(ds, docs, queries, SETTINGS, verbose=True)
 

@@ -79,7 +79,7 @@ def pylate_worker(path: str) -> None:
     from pylate.scores import colbert_scores
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from lateint.cost import best_of
+    from lateint.lessons.cost import best_of
 
     job = torch.load(path)
     torch.set_num_threads(job["threads"])
@@ -178,7 +178,7 @@ def naive_seconds_per_pair(queries: torch.Tensor, docs: list[torch.Tensor], n_pa
 
 def bench_dim(args: argparse.Namespace, dim: int, dtypes: list[str]) -> list[dict]:
     """All rows of the table for one dimension."""
-    from lateint.cost import best_of
+    from lateint.lessons.cost import best_of
     from lateint.index import MaxSimIndex
     from lateint.maxsim import maxsim_scores, pad
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from lateint import load_encoder
-from lateint.ablation import (
+from lateint.lessons.ablation import (
     TokenVectors,
     maxsim_quality,
     mean_norms,

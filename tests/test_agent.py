@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from lateint import load_encoder
-from lateint.agent import (
+from lateint.lessons.agent import (
     Trace,
     agent_run,
     decompose,
@@ -14,7 +14,7 @@ from lateint.agent import (
 )
 from lateint.compare import encode_corpus
 from lateint.evaluate import evaluate
-from lateint.failures import multihop_dataset, success_at_k
+from lateint.lessons.failures import multihop_dataset, success_at_k
 from lateint.index import MaxSimIndex
 
 TEXTS = {

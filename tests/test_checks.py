@@ -13,9 +13,9 @@ import torch
 
 from lateint import checks
 from lateint.evaluate import ndcg_at_k, recall_at_k
-from lateint.hybrid import rrf
+from lateint.lessons.hybrid import rrf
 from lateint.maxsim import cosine_scores, explain, maxsim, maxsim_scores
-from lateint.perquery import Paired
+from lateint.lessons.perquery import Paired
 from lateint.pooling import mean_pool
 
 F = torch.nn.functional
@@ -145,7 +145,7 @@ def test_embed_pooled(enc, capsys):
 
 
 def needle_curve_with(enc, per_token=True, pooled="cosine"):
-    from lateint.demo import needle_haystack
+    from lateint.lessons.demo import needle_haystack
 
     def curve(needle, query, sizes):
         docs = [needle_haystack(needle, n_filler=n) for n in sizes]
@@ -297,7 +297,7 @@ def test_rrf(capsys):
 
 
 def test_pieces_per_word(enc, capsys):
-    from lateint.domain import fragmentation
+    from lateint.lessons.domain import fragmentation
 
     def count(texts, special=False, distinct=False):
         words = [w for t in texts for w in re.findall(r"[A-Za-z]+", t)]

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from lateint import load_encoder
-from lateint.colbertize import colbertize, project, projection_sweep, random_projection
+from lateint.lessons.colbertize import colbertize, project, projection_sweep, random_projection
 from lateint.compare import encode_corpus
-from lateint.demo import demo_corpus
+from lateint.lessons.demo import demo_corpus
 from lateint.encoders import detect_format
 from lateint.evaluate import evaluate, run_from_scores
 from lateint.index import MaxSimIndex

@@ -4,7 +4,7 @@ import torch
 
 from lateint import load_encoder
 from lateint.compare import compare, encode_corpus, retrieve_all
-from lateint.demo import demo_corpus
+from lateint.lessons.demo import demo_corpus
 from lateint.evaluate import run_from_scores
 from lateint.index import MaxSimIndex, PooledIndex
 

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from lateint.compress import (
+from lateint.lessons.compress import (
     Compression,
     ResidualCodec,
     bytes_per_document,
@@ -247,7 +247,7 @@ def test_compressed_maxsim_ranks_like_the_original():
 
 
 def test_compress_each_matches_compress_corpus_and_pools_once(monkeypatch):
-    from lateint import compress
+    from lateint.lessons import compress
 
     docs, queries = ragged(8, 10, 30, 16, seed=14), ragged(2, 3, 5, 16, seed=15)
     settings = [Compression(), Compression(pool_factor=2), Compression(pool_factor=2, storage="int8-vector"),

@@ -1,4 +1,4 @@
-"""lateint.cost: the footprint table and the candidate sweep, on a tiny synthetic dataset."""
+"""lateint.lessons.cost: the footprint table and the candidate sweep, on a tiny synthetic dataset."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -6,8 +6,8 @@ matplotlib.use("Agg")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from lateint.compress import Compression  # noqa: E402
-from lateint.cost import (  # noqa: E402
+from lateint.lessons.compress import Compression  # noqa: E402
+from lateint.lessons.cost import (  # noqa: E402
     FULL,
     POOLED,
     candidate_sweep,

@@ -1,4 +1,4 @@
-"""Tests for lateint.demo: the hand-written demo corpus and needle_haystack."""
+"""Tests for lateint.lessons.demo: the hand-written demo corpus and needle_haystack."""
 
 import itertools
 import re
@@ -6,7 +6,7 @@ import re
 import pytest
 
 from lateint.bm25 import BM25
-from lateint.demo import FILLER_SENTENCES, NEEDLE, NEEDLE_DOC_ID, NEEDLE_QUERY, demo_corpus, needle_haystack
+from lateint.lessons.demo import FILLER_SENTENCES, NEEDLE, NEEDLE_DOC_ID, NEEDLE_QUERY, demo_corpus, needle_haystack
 
 
 def test_demo_corpus_shape_and_needle():

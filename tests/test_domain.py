@@ -3,7 +3,7 @@ import pytest
 
 from lateint import load_encoder
 from lateint.data import BeirDataset
-from lateint.domain import fragmentation, query_overlap
+from lateint.lessons.domain import fragmentation, query_overlap
 
 
 @pytest.fixture(scope="module")

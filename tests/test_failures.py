@@ -5,7 +5,7 @@ import pytest
 
 from lateint.bm25 import BM25
 from lateint.data import BeirDataset, load_beir, subsample
-from lateint.failures import (
+from lateint.lessons.failures import (
     identifier_probe,
     limit_attributes,
     multihop_dataset,
@@ -137,7 +137,7 @@ def test_limit_attributes_on_the_real_limit_small():
 
 
 def test_recall_gap_by_hand():
-    from lateint.failures import recall_gap
+    from lateint.lessons.failures import recall_gap
 
     qrels = {"q1": {"a": 1, "b": 1}, "q2": {"c": 1, "d": 1}}
     runs = {"half": {"q1": {"a": 2.0, "x": 1.0}, "q2": {"c": 2.0, "d": 1.0}}}
@@ -146,7 +146,7 @@ def test_recall_gap_by_hand():
 
 
 def test_probe_outcomes_and_sweeps_with_bm25():
-    from lateint.failures import (
+    from lateint.lessons.failures import (
         attribute_sweep,
         filler_sweep,
         outcome_rows,
@@ -168,7 +168,7 @@ def test_probe_outcomes_and_sweeps_with_bm25():
 def test_probe_outcomes_dense_agree_with_pair_outcomes(stanford_ckpt, tmp_path, monkeypatch):
     from lateint import load_encoder
     from lateint.compare import retrieve_all
-    from lateint.failures import probe_outcomes
+    from lateint.lessons.failures import probe_outcomes
 
     monkeypatch.setenv("LATEINT_CACHE", str(tmp_path))
     enc = load_encoder(stanford_ckpt, device="cpu")
@@ -183,7 +183,7 @@ def test_plot_outcomes_stacks_right_tie_wrong():
     import matplotlib
 
     matplotlib.use("Agg")
-    from lateint.failures import plot_outcomes
+    from lateint.lessons.failures import plot_outcomes
 
     outcomes = {"bm25": {"all": {"right": 0, "tie": 24, "wrong": 0}}, "maxsim": {"all": {"right": 20, "tie": 0, "wrong": 4}}}
     ax = plot_outcomes(outcomes, "negation")

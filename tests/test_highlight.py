@@ -4,7 +4,7 @@ import re
 import pytest
 
 from lateint import load_encoder
-from lateint.highlight import (
+from lateint.display.highlight import (
     Html,
     alignment_table,
     explain_texts,

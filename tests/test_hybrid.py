@@ -2,7 +2,7 @@
 import pytest
 
 from lateint.evaluate import evaluate, ranked_doc_ids
-from lateint.hybrid import (
+from lateint.lessons.hybrid import (
     best_alpha,
     interpolate,
     minmax,
@@ -91,7 +91,7 @@ def test_bad_input_is_explained(call, message):
 
 
 def test_held_out_fusion_tunes_on_dev_and_scores_on_test():
-    from lateint.hybrid import held_out_fusion
+    from lateint.lessons.hybrid import held_out_fusion
 
     # 20 queries: the dense run is right on all of them, BM25 only on its first five
     qrels = {f"q{i}": {f"d{i}": 1} for i in range(20)}

@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from lateint import load_encoder
-from lateint.demo import NEEDLE, NEEDLE_DOC_ID, NEEDLE_QUERY, demo_corpus
+from lateint.lessons.demo import NEEDLE, NEEDLE_DOC_ID, NEEDLE_QUERY, demo_corpus
 from lateint.index import MaxSimIndex, PooledIndex
-from lateint.needle import (
+from lateint.lessons.needle import (
     NEAR_MISSES,
     NeedleResult,
     default_distractors,

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from lateint.evaluate import evaluate
-from lateint.perquery import paired, relative_gain
+from lateint.lessons.perquery import paired, relative_gain
 
 QRELS = {f"q{i}": {"good": 1} for i in range(6)}
 
@@ -66,7 +66,7 @@ def test_plot_paired_draws_one_dot_per_distinct_pair():
     import matplotlib
 
     matplotlib.use("Agg")
-    from lateint.perquery import plot_paired
+    from lateint.lessons.perquery import plot_paired
 
     a = run_with_good_at([1, 1, 3, 1, 4, 2])
     b = run_with_good_at([1, 1, 1, 2, 1, 2])
@@ -79,7 +79,7 @@ def test_plot_paired_draws_one_dot_per_distinct_pair():
 
 
 def test_promoted_finds_the_document_that_moved_up_most():
-    from lateint.perquery import promoted
+    from lateint.lessons.perquery import promoted
 
     qrels = {"q": {"r1": 1, "r2": 2}}
     a = {"q": {"x": 5.0, "r1": 4.0, "y": 3.0, "z": 2.0, "r2": 1.0}}

@@ -1,4 +1,4 @@
-"""lateint.plots, drawn headless (Agg): titles, labels, bar counts and heights, highlighted cells."""
+"""lateint.display.plots, drawn headless (Agg): titles, labels, bar counts and heights, highlighted cells."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -10,7 +10,7 @@ import torch
 from matplotlib.colors import to_hex
 from matplotlib.patches import Rectangle
 
-from lateint import plots
+from lateint.display import plots
 from lateint.maxsim import explain
 
 TABLE = {"pooled": {"ndcg@10": 0.41, "recall@100": 0.7}, "maxsim": {"ndcg@10": 0.55, "recall@100": 0.8},

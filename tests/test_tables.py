@@ -1,7 +1,7 @@
 """tables.py: aligned plain-text tables."""
 import pytest
 
-from lateint.tables import format_table
+from lateint.display.tables import format_table
 
 
 def test_format_table_aligns_rounds_and_leaves_gaps():

@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from lateint import load_encoder, maxsim
-from lateint.demo import NEEDLE_DOC_ID, NEEDLE_QUERY, demo_corpus
+from lateint.lessons.demo import NEEDLE_DOC_ID, NEEDLE_QUERY, demo_corpus
 from lateint.maxsim import explain
-from lateint.side_by_side import SideBySide
-from lateint.widgets import (
+from lateint.lessons.side_by_side import SideBySide
+from lateint.display.widgets import (
     QueryStepper,
     StepperState,
     contributions_html,

@@ -13,10 +13,10 @@ A check
    graded judgements...);
 2. runs the learner's function on copies of them and compares each answer with the
    library's own function (``lateint.maxsim.maxsim``, ``lateint.pooling.mean_pool``,
-   ``lateint.evaluate.ndcg_at_k``, ``lateint.compress.nbytes``...), not with a second
+   ``lateint.evaluate.ndcg_at_k``, ``lateint.lessons.compress.nbytes``...), not with a second
    implementation. One task has no library counterpart, so its reference lives in
    :func:`check_token_pooling`: adjacent token pooling (the library's
-   ``lateint.compress.pool_tokens`` clusters similar tokens instead);
+   ``lateint.lessons.compress.pool_tokens`` clusters similar tokens instead);
 3. when an answer is wrong, raises :class:`CheckFailed` (an ``AssertionError``, so the
    cell stops) whose message says in plain words what is wrong: the wrong shape,
    padding counted, not normalised, off by a factor, the max taken over the wrong
@@ -39,7 +39,7 @@ from typing import Any
 
 import torch
 
-from ..compress import nbytes
+from ..lessons.compress import nbytes
 from ..evaluate import ndcg_at_k, ranked_doc_ids, recall_at_k
 from ..maxsim import cosine_scores, explain, maxsim, maxsim_scores, pad
 from ..pooling import mean_pool
@@ -505,7 +505,7 @@ _NEEDLE_QUERY = "Where is the spare boathouse key kept?"
 def check_needle_curve(fn: Callable[[str, str, Sequence[int]], torch.Tensor], encoder=None) -> None:
     """Check ``fn(needle, query, n_fillers) -> (len(n_fillers), 2)``: the needle-in-a-haystack curve.
 
-    Row ``i`` is for the document ``lateint.demo.needle_haystack(needle, n_filler=n_fillers[i])``
+    Row ``i`` is for the document ``lateint.lessons.demo.needle_haystack(needle, n_filler=n_fillers[i])``
     (its default seed and position): column 0 the cosine of the pooled query and document
     vectors (``encoder.encode_pooled``), column 1 the MaxSim of their token vectors
     (``encode_queries`` / ``encode_documents``) divided by the number of query tokens, so
@@ -517,7 +517,7 @@ def check_needle_curve(fn: Callable[[str, str, Sequence[int]], torch.Tensor], en
 
 @functools.lru_cache(maxsize=4)
 def _needle_case(encoder) -> Case:
-    from ..demo import needle_haystack
+    from ..lessons.demo import needle_haystack
 
     sizes = [0, 3, 8]
     docs = [needle_haystack(_NEEDLE, n_filler=n) for n in sizes]
@@ -914,9 +914,9 @@ def check_rrf(fn: Callable[[Sequence[Mapping[str, Mapping[str, float]]]], Mappin
 
     ``runs`` is a list of runs ``{query id: {doc id: score}}``; the fused score of a
     document is ``sum over runs of 1 / (60 + rank)``, rank 1 = best. Reference:
-    :func:`lateint.hybrid.rrf`.
+    :func:`lateint.lessons.hybrid.rrf`.
     """
-    from ..hybrid import rrf
+    from ..lessons.hybrid import rrf
 
     gen = _gen(7)
     docs = [f"d{i}" for i in range(12)]
@@ -998,11 +998,11 @@ def check_pieces_per_word(fn: Callable[[Sequence[str]], float], encoder=None) ->
 
     Words are runs of letters (``re.findall(r"[A-Za-z]+", text)``), counted with
     repetition; each word is tokenized on its own, without [CLS]/[SEP]. Reference:
-    ``lateint.domain.fragmentation(encoder.tokenizer, texts)["pieces_per_word"]``.
+    ``lateint.lessons.domain.fragmentation(encoder.tokenizer, texts)["pieces_per_word"]``.
     """
     import re
 
-    from ..domain import fragmentation
+    from ..lessons.domain import fragmentation
 
     tokenizer = (encoder or _default_encoder()).tokenizer
     cases = []
@@ -1182,9 +1182,9 @@ def check_largest_losses(fn: Callable[[Mapping[str, tuple[float, float]], int], 
 
     ``per_query`` maps query id -> ``(value under a, value under b)``. Return up to
     ``n`` ids with ``b < a``, largest loss first (ties by query id). Reference:
-    :meth:`lateint.perquery.Paired.largest` with ``direction="losses"``.
+    :meth:`lateint.lessons.perquery.Paired.largest` with ``direction="losses"``.
     """
-    from ..perquery import Paired
+    from ..lessons.perquery import Paired
 
     gen = _gen(9)
     cases = []

@@ -6,7 +6,7 @@ Two layers, so the logic can be tested without a browser:
   a step; it exposes the current query token, the document token MaxSim picked for
   it (and where), their similarity, the contributions so far and the running total,
   and the top-k rankings of pooled and MaxSim for the query. It is built on
-  :func:`lateint.maxsim.explain` and :class:`lateint.side_by_side.SideBySide`.
+  :func:`lateint.maxsim.explain` and :class:`lateint.lessons.side_by_side.SideBySide`.
 - :class:`QueryStepper`, a thin ipywidgets view of that state: a query dropdown and
   text box, a document dropdown, a slider with prev/next buttons, and two tabs: the
   step view (the document's tokens shaded by similarity to the current query
@@ -15,7 +15,7 @@ Two layers, so the logic can be tested without a browser:
 
 In a notebook::
 
-    from lateint.widgets import query_stepper
+    from lateint.display.widgets import query_stepper
     query_stepper(encoder, demo_corpus())          # displays the widget
 
 The HTML helpers (:func:`tokens_html`, :func:`contributions_html`,
@@ -29,9 +29,9 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-from .highlight import token_spans  # a <span> per token, word pieces joined as in lateint.highlight
-from .maxsim import Match, explain
-from .side_by_side import EncodedQuery, SideBySide
+from .highlight import token_spans  # a <span> per token, word pieces joined as in lateint.display.highlight
+from ..maxsim import Match, explain
+from ..lessons.side_by_side import EncodedQuery, SideBySide
 
 __all__ = [
     "StepperState",
@@ -42,7 +42,7 @@ __all__ = [
     "rankings_html",
 ]
 
-_BLUE = "0, 114, 178"  # MaxSim's colour in lateint.plots, as an rgb triple
+_BLUE = "0, 114, 178"  # MaxSim's colour in lateint.display.plots, as an rgb triple
 _PICKED = "#D55E00"
 
 
@@ -161,7 +161,7 @@ def tokens_html(tokens: Sequence[str], similarities: Sequence[float] | None = No
     """A document's tokens as HTML, each shaded by its similarity; ``picked`` is outlined.
 
     Each token is a ``<span data-pos="j">``; the picked one also has ``class="picked"``.
-    Word pieces (``##ing``) are drawn attached to the previous token (as in :mod:`lateint.highlight`).
+    Word pieces (``##ing``) are drawn attached to the previous token (as in :mod:`lateint.display.highlight`).
     """
     if similarities is not None and len(similarities) != len(tokens):
         raise ValueError(f"{len(tokens)} tokens but {len(similarities)} similarities; they must align.")
@@ -341,5 +341,5 @@ class QueryStepper:
 
 
 def query_stepper(encoder, ds, k: int = 5, cache: bool = True) -> QueryStepper:
-    """A :class:`QueryStepper` over a dataset's documents and queries (e.g. :func:`lateint.demo.demo_corpus`)."""
+    """A :class:`QueryStepper` over a dataset's documents and queries (e.g. :func:`lateint.lessons.demo.demo_corpus`)."""
     return QueryStepper(StepperState.from_dataset(encoder, ds, k, cache))

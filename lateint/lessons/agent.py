@@ -23,8 +23,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .bm25 import STOPWORDS
-from .evaluate import Run
+from ..bm25 import STOPWORDS
+from ..evaluate import Run
 
 __all__ = ["Step", "Trace", "Searcher", "decompose", "read_entity", "run_agent", "searcher", "agent_run", "missed"]
 
@@ -142,13 +142,13 @@ def searcher(method: str, doc_ids: Sequence[str], texts: Sequence[str], encoder=
 
     Documents are encoded once (through the embedding cache); each query is encoded when searched.
     """
-    from .compare import METHODS, encode_corpus
-    from .index import MaxSimIndex, PooledIndex
+    from ..compare import METHODS, encode_corpus
+    from ..index import MaxSimIndex, PooledIndex
 
     if method not in METHODS:
         raise ValueError(f"Unknown method {method!r}: choose from {METHODS}.")
     if method == "bm25":
-        from .bm25 import BM25
+        from ..bm25 import BM25
 
         bm25 = BM25(doc_ids, texts)
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .maxsim import _describe
+from ..maxsim import _describe
 
 __all__ = [
     "pool_tokens",

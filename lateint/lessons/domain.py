@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from .bm25 import STOPWORDS
+from ..bm25 import STOPWORDS
 
 __all__ = ["fragmentation", "query_overlap"]
 

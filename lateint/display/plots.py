@@ -17,7 +17,7 @@ The methods compared throughout the course keep the same colour everywhere
 - :func:`contribution_bars`: each query token's best similarity, the parts MaxSim adds up;
 - :func:`line_compare` and :func:`needle_curve`: scores (and ranks) against document length.
 
-To print the same tables as text, use :func:`lateint.tables.format_table`.
+To print the same tables as text, use :func:`lateint.display.tables.format_table`.
 """
 
 from __future__ import annotations

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .cache import encode
-from .evaluate import evaluate_scores
-from .index import MaxSimIndex
+from ..cache import encode
+from ..evaluate import evaluate_scores
+from ..index import MaxSimIndex
 
 __all__ = ["KINDS", "token_kind", "TokenVectors", "maxsim_quality", "win_shares", "token_shares", "mean_norms", "variants"]
 
@@ -180,7 +180,7 @@ def variants(ds, raw: TokenVectors, metrics: Sequence[str] = ("recall@2", "ndcg@
     - ``"skiplist + [CLS]/[SEP]"``: normalised, punctuation and special tokens dropped on both sides.
 
     The table has the shape of :func:`lateint.compare.compare`'s, so
-    :func:`lateint.plots.bar_compare` draws it.
+    :func:`lateint.display.plots.bar_compare` draws it.
     """
     if raw.normalised:
         raise ValueError("variants() needs the raw vectors (TokenVectors.encode), not a normalised copy.")

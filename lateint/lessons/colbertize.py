@@ -92,7 +92,7 @@ def colbertize(
     """
     from safetensors.torch import load_file, save_file
 
-    from .encoders import model_folder
+    from ..encoders import model_folder
 
     src = model_folder(base)
     config_file, weights_file = src / "config.json", src / "model.safetensors"
@@ -131,7 +131,7 @@ def colbertize(
         "mask_punctuation": True,
         "similarity": "cosine",
         "checkpoint": config.get("_name_or_path", str(src)),
-        "meta": {"note": f"lateint.colbertize: untrained random projection (seed {seed})"},
+        "meta": {"note": f"lateint.lessons.colbertize: untrained random projection (seed {seed})"},
     }
     (out / "artifact.metadata").write_text(json.dumps(metadata, indent=2), encoding="utf-8")
     return out
@@ -155,8 +155,8 @@ def projection_sweep(
     Returns:
         ``{dim: {metric: value, "bytes_per_doc": mean float16 storage of one document, in bytes (int)}}``.
     """
-    from .evaluate import evaluate_scores
-    from .index import MaxSimIndex
+    from ..evaluate import evaluate_scores
+    from ..index import MaxSimIndex
 
     if len(doc_vectors) != len(ds.doc_ids) or len(query_vectors) != len(ds.query_ids):
         raise ValueError(

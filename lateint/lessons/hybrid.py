@@ -26,7 +26,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 
-from .evaluate import Qrels, Run, evaluate, metric_name, ranked_doc_ids
+from ..evaluate import Qrels, Run, evaluate, metric_name, ranked_doc_ids
 
 # What the functions accept: any mapping {query id: {doc id: score}}.
 RunLike = Mapping[str, Mapping[str, float]]
@@ -226,7 +226,7 @@ def plot_alpha_sweep(
 
     Returns the matplotlib Axes.
     """
-    from .plots import line_compare, method_color, method_label
+    from ..display.plots import line_compare, method_color, method_label
 
     ax = line_compare(
         alphas,

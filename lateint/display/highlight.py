@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 
-from .maxsim import Match, explain
+from ..maxsim import Match, explain
 
 __all__ = ["Html", "explain_texts", "token_strengths", "token_spans", "render_tokens", "highlight", "alignment_table"]
 

@@ -1,7 +1,7 @@
 """Needle in a haystack: one fact, more and more filler, pooled vector vs MaxSim.
 
 Lesson 01's experiment. A document holds one specific fact (the *needle*,
-:data:`lateint.demo.NEEDLE`) in the middle of unrelated filler sentences; the
+:data:`lateint.lessons.demo.NEEDLE`) in the middle of unrelated filler sentences; the
 query asks for that fact. As the filler grows we measure, with the same model
 and the same forward pass:
 
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .compare import encode_corpus
+from ..compare import encode_corpus
 from .demo import NEEDLE, NEEDLE_DOC_ID, NEEDLE_QUERY, demo_corpus, needle_haystack
-from .maxsim import maxsim_scores_ragged
+from ..maxsim import maxsim_scores_ragged
 
 __all__ = ["DEFAULT_N_FILLER", "NEAR_MISSES", "NeedleResult", "default_distractors", "haystacks", "needle_experiment"]
 
@@ -178,7 +178,7 @@ def needle_experiment(
         query, needle: the question and the sentence that answers it.
         distractors: ``{doc id: text}`` to rank the needle document against
             (default: :func:`default_distractors`).
-        position: where the needle sits, as in :func:`lateint.demo.needle_haystack`.
+        position: where the needle sits, as in :func:`lateint.lessons.demo.needle_haystack`.
         cache: use the on-disk embedding cache.
     """
     n_filler, seeds = list(n_filler), list(seeds)

@@ -11,7 +11,7 @@ Lesson 05 calls these on a slice of SciFact; ``benchmarks/footprint.py`` and
     plot_candidates(sweep)
 
 Both return ``{row: {column: value}}`` tables, printable with
-:func:`lateint.tables.format_table`.
+:func:`lateint.display.tables.format_table`.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from typing import TypeVar
 import torch
 
 from .compress import Compression, compress_each
-from .evaluate import evaluate, evaluate_scores
-from .index import MaxSimIndex, PooledIndex
-from .rerank import two_stage_search
+from ..evaluate import evaluate, evaluate_scores
+from ..index import MaxSimIndex, PooledIndex
+from ..rerank import two_stage_search
 
 __all__ = [
     "POOLED",
@@ -72,7 +72,7 @@ def footprint(
         ds: the dataset (or slice) the vectors come from.
         docs, queries: ``{"pooled": (n, dim), "tokens": [(L_i, dim), ...]}``, as
             :func:`lateint.compare.encode_corpus` returns them.
-        settings: the :class:`~lateint.compress.Compression` settings to measure
+        settings: the :class:`~lateint.lessons.compress.Compression` settings to measure
             (all token vectors in float32 is always measured first, as the reference).
         verbose: print each row as it is measured (full test sets take minutes).
 
@@ -102,7 +102,7 @@ def footprint(
 
 def format_footprint(table: Mapping[str, Mapping[str, float]]) -> str:
     """A :func:`footprint` table as aligned text, each column rounded to what it can tell."""
-    from .tables import format_table
+    from ..display.tables import format_table
 
     return format_table({
         label: {"vectors/doc": f"{r['vectors/doc']:.1f}", "bytes/doc": f"{r['bytes/doc']:,.0f}",
@@ -151,7 +151,7 @@ def plot_footprint(table: Mapping[str, Mapping[str, float]], budget: float | Non
     """
     import matplotlib.pyplot as plt
 
-    from .plots import method_color
+    from ..display.plots import method_color
 
     if ax is None:
         _, ax = plt.subplots(figsize=(11, 6))
@@ -182,7 +182,7 @@ def plot_candidates(table: Mapping[str, Mapping[str, float]], title: str = "", a
     """Recall@10 against exhaustive MaxSim, for each number of candidates ``k'``. Returns the ``Axes``."""
     import matplotlib.pyplot as plt
 
-    from .plots import method_color
+    from ..display.plots import method_color
 
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 5))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 
-from .data import BeirDataset
+from ..data import BeirDataset
 
 NEEDLE = "The lighthouse keeper on Skellig Rock stores the spare lens in a blue tin under the third stair."
 NEEDLE_QUERY = "Where does the Skellig Rock lighthouse keeper keep the spare lens?"

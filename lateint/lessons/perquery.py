@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evaluate import Qrels, evaluate_per_query, metric_name, ranked_doc_ids
+from ..evaluate import Qrels, evaluate_per_query, metric_name, ranked_doc_ids
 
 __all__ = ["Paired", "paired", "relative_gain", "promoted", "plot_paired"]
 
