@@ -180,7 +180,8 @@ def bench_dim(args: argparse.Namespace, dim: int, dtypes: list[str]) -> list[dic
     """All rows of the table for one dimension."""
     from lateint.lessons.cost import best_of
     from lateint.index import MaxSimIndex
-    from lateint.maxsim import maxsim_scores, pad
+    from lateint.index import maxsim_scores
+    from lateint.maxsim import pad
 
     default_bucket = inspect.signature(MaxSimIndex).parameters["bucket"].default
     queries, flat, lengths = make_data(args, dim)

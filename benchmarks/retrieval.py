@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> dict:
         t = time.perf_counter()
         bm25 = BM25(doc_ids, doc_texts)
         enc_s = time.perf_counter() - t
-        run = bm25.search(ds.query_texts, ds.query_ids, k=100)
+        run = bm25.run(ds.query_texts, ds.query_ids, k=100)
         result["model"] = "bm25s (k1=1.2, b=0.75, English stopwords, Snowball stemmer)"
     else:
         encoder = load_encoder(args.model, batch_size=args.batch_size, document_length=args.document_length)

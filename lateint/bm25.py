@@ -15,8 +15,9 @@ from collections.abc import Sequence
 import bm25s
 import bm25s.stopwords
 import numpy as np
+import torch
 
-from .evaluate import Run, run_from_scores
+from .evaluate import Run, run_from_hits, top_k
 
 # bm25s's English stopword list (what stopwords="en" drops), lower-cased: the function words
 # that other modules also leave out when they compare the content words of texts.
@@ -49,10 +50,12 @@ class BM25:
     """A BM25 index over a fixed list of documents.
 
     >>> bm25 = BM25(["a", "b"], ["the cat sat on the mat", "dogs chase cats"])
-    >>> bm25.search(["cat on a mat"], ["q1"], k=1)  # doctest: +ELLIPSIS
+    >>> bm25.search(["cat on a mat"], k=1)  # doctest: +ELLIPSIS
+    [[('a', 0.397...)]]
+    >>> bm25.run(["cat on a mat"], ["q1"], k=1)  # doctest: +ELLIPSIS
     {'q1': {'a': 0.397...}}
-    >>> bm25.scores("cats")  # stemming: "cats" also matches "cat"  # doctest: +ELLIPSIS
-    array([0.08..., 0.08...], dtype=float32)
+    >>> bm25.scores(["cats"])  # stemming: "cats" also matches "cat"  # doctest: +ELLIPSIS
+    tensor([[0.08..., 0.08...]])
     """
 
     def __init__(
@@ -85,37 +88,44 @@ class BM25:
             texts, stopwords=self.stopwords, stemmer=self.stemmer, return_ids=False, show_progress=False
         )
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every document for one query: float32 array of shape (n_docs,).
+    def scores(self, queries: Sequence[str]) -> torch.Tensor:
+        """BM25 score of every document for each query: ``(n_queries, n_docs)`` float32.
 
-        A document sharing no (non-stopword) term with the query scores 0.
+        The same signature as the indexes' ``scores``. A document sharing no
+        (non-stopword) term with a query scores 0.
         """
-        if not isinstance(query, str) or not query.strip():
-            raise ValueError(f"query must be a non-empty string, got {query!r}")
-        tokens = self._tokenize([query])[0]
-        known = [t for t in tokens if t in self.retriever.vocab_dict]
-        if not known:  # only stopwords or words no document contains
-            return np.zeros(len(self.doc_ids), dtype=np.float32)
-        return self.retriever.get_scores(known)
+        if isinstance(queries, str):
+            raise TypeError("queries must be a list of strings; wrap one query in a list: scores([query])")
+        rows = []
+        for i, query in enumerate(queries):
+            if not isinstance(query, str) or not query.strip():
+                raise ValueError(f"query {i} is {query!r}; BM25 needs some words to match")
+            known = [t for t in self._tokenize([query])[0] if t in self.retriever.vocab_dict]
+            # only stopwords or words no document contains: every document scores 0
+            rows.append(self.retriever.get_scores(known) if known else np.zeros(len(self.doc_ids), dtype=np.float32))
+        if not rows:
+            raise ValueError("No queries: pass a list of query strings.")
+        return torch.from_numpy(np.stack(rows).astype(np.float32))
 
-    def search(self, queries: Sequence[str], query_ids: Sequence[str], k: int = 100) -> Run:
-        """Top-k documents per query as a run {query id: {doc id: score}}, best first.
+    def search(self, queries: Sequence[str], k: int = 10) -> list[list[tuple[str, float]]]:
+        """Top-``k`` documents for each query, best first, as ``(doc_id, score)`` pairs.
 
-        k larger than the corpus returns every matching document. Documents with score
-        0 (no term in common with the query) are left out, as Lucene does, so a query
-        can get fewer than k results, or none. Ties are ordered like lateint.evaluate.
+        The same return type as the indexes' ``search``. Documents with score 0 (no term
+        in common with the query) are left out, as Lucene does, so a query can get fewer
+        than ``k`` results, or none. Ties are ordered like ``lateint.evaluate``.
         """
-        _check_ids(query_ids, queries, "query")
-        for qid, query in zip(query_ids, queries):
-            if not query.strip():
-                raise ValueError(f"query {qid!r} is empty; BM25 needs some words to match")
-        run: Run = {}
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}.")
+        hits = []
         for start in range(0, len(queries), 256):  # a (256, n_docs) score block at a time
-            block = np.stack([self.scores(q) for q in queries[start : start + 256]])
-            top = run_from_scores(block, query_ids[start : start + 256], self.doc_ids, k=k)
-            for qid, ranked in top.items():
-                run[qid] = {did: score for did, score in ranked.items() if score > 0}
-        return run
+            block = top_k(self.scores(queries[start : start + 256]), self.doc_ids, k)
+            hits += [[(did, score) for did, score in row if score > 0] for row in block]
+        return hits
+
+    def run(self, queries: Sequence[str], query_ids: Sequence[str], k: int = 100) -> Run:
+        """:meth:`search` as a run ``{query id: {doc id: score}}``, for ``lateint.evaluate``."""
+        _check_ids(query_ids, queries, "query")
+        return run_from_hits(query_ids, self.search(queries, k))
 
     def __repr__(self) -> str:
         return f"BM25(docs={len(self.doc_ids)}, stemmer={self.stemmer is not None})"

@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 
 __all__ = ["cache_dir", "cached_encode", "encode"]
 
-KINDS = ("queries", "documents", "pooled")
+ENCODINGS = ("queries", "documents", "pooled")
 
 
 def cache_dir(path: str | os.PathLike | None = None) -> Path:
@@ -64,8 +64,8 @@ def cached_encode(
         kw: passed on to the encoder (``batch_size``, ``show_progress``, ``normalize``);
             those that change the vectors are part of the key.
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}.")
+    if kind not in ENCODINGS:
+        raise ValueError(f"kind must be one of {ENCODINGS}, got {kind!r}.")
     if not getattr(encoder, "fingerprint", ""):
         raise ValueError("This encoder has no fingerprint, so its embeddings cannot be cached safely.")
     folder = cache_dir(path)
@@ -105,8 +105,8 @@ def encode(
     """
     if cache:
         return cached_encode(encoder, texts, kind, pooling=pooling, **kw)
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}.")
+    if kind not in ENCODINGS:
+        raise ValueError(f"kind must be one of {ENCODINGS}, got {kind!r}.")
     return _encode_fresh(encoder, texts, kind, pooling, **kw)
 
 

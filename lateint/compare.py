@@ -17,6 +17,7 @@ from typing import Sequence
 
 import torch
 
+from .bm25 import BM25
 from .cache import encode
 from .evaluate import Run, evaluate, run_depth, run_from_scores
 from .index import MaxSimIndex, PooledIndex
@@ -93,9 +94,8 @@ def retrieve_all(
                 scores = MaxSimIndex(ds.doc_ids, docs["tokens"]).scores(queries["tokens"])
             runs[m] = run_from_scores(scores, ds.query_ids, ds.doc_ids, k=k)
     if "bm25" in methods:
-        from .bm25 import BM25
 
-        runs["bm25"] = BM25(ds.doc_ids, ds.doc_texts).search(ds.query_texts, ds.query_ids, k=k)
+        runs["bm25"] = BM25(ds.doc_ids, ds.doc_texts).run(ds.query_texts, ds.query_ids, k=k)
     return {m: runs[m] for m in methods}
 
 

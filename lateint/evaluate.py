@@ -203,6 +203,50 @@ def evaluate_scores(scores, ds, metrics: str | Sequence[str] = ("ndcg@10",)) -> 
     return evaluate(run, ds.qrels, metrics)
 
 
+def top_k(scores, doc_ids: Sequence[str], k: int, positions=None) -> list[list[tuple[str, float]]]:
+    """Each row's ``k`` best documents as ``(doc id, score)`` pairs, best first.
+
+    The ranking rule of :func:`ranked_doc_ids` (score descending, equal scores by doc id
+    descending), so that a search, a run and its evaluation always agree on ties.
+
+    scores:    ``(n_queries, n)`` torch.Tensor or numpy array
+    doc_ids:   the ids of the columns (``n`` of them), or, with ``positions``, of every document
+    positions: optional ``(n_queries, n)`` integers: column ``j`` of row ``i`` scores document
+               ``doc_ids[positions[i, j]]`` (e.g. each query's candidates when re-ranking)
+    """
+    if hasattr(scores, "detach"):  # a torch tensor: no torch import needed for numpy users
+        scores = scores.detach().cpu().double().numpy()
+    scores = np.asarray(scores)
+    if positions is not None:
+        positions = np.asarray(positions.cpu() if hasattr(positions, "cpu") else positions)
+        if positions.shape != scores.shape:
+            raise ValueError(f"positions has shape {positions.shape} but scores {scores.shape}; they must match")
+    elif scores.ndim != 2 or scores.shape[1] != len(doc_ids):
+        raise ValueError(f"scores must have shape (n_queries, n_docs={len(doc_ids)}), got {scores.shape}")
+    if not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive int, got {k!r}")
+    if len(set(doc_ids)) != len(doc_ids):
+        raise ValueError("doc_ids contains duplicates; every id must be unique")
+    if np.isnan(scores).any():
+        raise ValueError("scores contain NaN; fix the model output before ranking")
+    doc_ids = list(doc_ids)
+    # For ties: each doc id's place in sorted order (a later id ranks first, as in trec_eval).
+    place = {did: i for i, did in enumerate(sorted(doc_ids))}
+    id_place = np.array([place[did] for did in doc_ids])
+    out = []
+    for i, row in enumerate(scores):
+        docs = np.arange(len(row)) if positions is None else positions[i]
+        kk = min(k, len(row))
+        # Cheap pre-selection: every column scoring at least the k-th best score...
+        kth_best = np.partition(row, len(row) - kk)[len(row) - kk]
+        candidates = np.flatnonzero(row >= kth_best)
+        # ...then sort those by score descending, ties by doc id descending
+        # (np.lexsort sorts by its last key first), and keep k.
+        best = candidates[np.lexsort((-id_place[docs[candidates]], -row[candidates]))][:kk]
+        out.append([(doc_ids[docs[j]], float(row[j])) for j in best])
+    return out
+
+
 def run_from_scores(scores, query_ids: Sequence[str], doc_ids: Sequence[str], k: int = 100) -> Run:
     """Turn a score matrix into a run holding each query's top k documents.
 
@@ -211,36 +255,23 @@ def run_from_scores(scores, query_ids: Sequence[str], doc_ids: Sequence[str], k:
     k:         documents kept per query (all of them when k >= n_docs)
 
     Returns {query id: {doc id: score}} with the docs inserted best first. Ties at the
-    k-th place are cut with the same rule as `ranked_doc_ids`, so evaluating this run
-    at any cutoff <= k gives exactly what the full score matrix would.
+    k-th place are cut with the same rule as `ranked_doc_ids` (see :func:`top_k`), so
+    evaluating this run at any cutoff <= k gives exactly what the full score matrix would.
     """
-    if hasattr(scores, "detach"):  # a torch tensor: no torch import needed for numpy users
-        scores = scores.detach().cpu().double().numpy()
-    scores = np.asarray(scores)
-    if scores.ndim != 2 or scores.shape != (len(query_ids), len(doc_ids)):
+    if len(set(query_ids)) != len(query_ids):
+        raise ValueError("query_ids contains duplicates; every id must be unique")
+    if len(scores) != len(query_ids):
         raise ValueError(
-            f"scores must have shape (n_queries, n_docs) = ({len(query_ids)}, {len(doc_ids)}), got {scores.shape}"
+            f"scores must have shape (n_queries, n_docs) = ({len(query_ids)}, {len(doc_ids)}), "
+            f"got {tuple(scores.shape)}"
         )
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
-    for label, ids in (("query_ids", query_ids), ("doc_ids", doc_ids)):
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"{label} contains duplicates; every id must be unique")
-    if np.isnan(scores).any():
-        raise ValueError("scores contain NaN; fix the model output before ranking")
+    return {qid: dict(hits) for qid, hits in zip(query_ids, top_k(scores, doc_ids, k))}
 
-    doc_ids = list(doc_ids)
-    k = min(k, len(doc_ids))
-    # For ties: each doc id's place in sorted order (a later id ranks first, as in trec_eval).
-    place = {did: i for i, did in enumerate(sorted(doc_ids))}
-    id_place = np.array([place[did] for did in doc_ids])
-    run: Run = {}
-    for qid, row in zip(query_ids, scores):
-        # Cheap pre-selection: every doc scoring at least the k-th best score...
-        kth_best = np.partition(row, len(row) - k)[len(row) - k]
-        candidates = np.flatnonzero(row >= kth_best)
-        # ...then sort those by score descending, ties by doc id descending
-        # (np.lexsort sorts by its last key first), and keep k.
-        best = candidates[np.lexsort((-id_place[candidates], -row[candidates]))][:k]
-        run[qid] = {doc_ids[j]: float(row[j]) for j in best}
-    return run
+
+def run_from_hits(query_ids: Sequence[str], hits: Sequence[Sequence[tuple[str, float]]]) -> Run:
+    """A run ``{query id: {doc id: score}}`` from what a ``search`` returned (one hit list per query)."""
+    if len(query_ids) != len(hits):
+        raise ValueError(f"{len(query_ids)} query ids but {len(hits)} hit lists; they must align")
+    if len(set(query_ids)) != len(query_ids):
+        raise ValueError("query_ids contains duplicates; every id must be unique")
+    return {qid: dict(row) for qid, row in zip(query_ids, hits)}

@@ -8,7 +8,9 @@ candidate generation) that real engines pull to go further.
 Both indexes share one interface:
 
 - ``scores(queries) -> (nq, nd)`` float32 tensor;
-- ``search(queries, k) -> list`` of ranked ``[(doc_id, score), ...]`` per query;
+- ``search(queries, k) -> list`` of ranked ``[(doc_id, score), ...]`` per query (equal
+  scores by doc id, descending, as ``lateint.evaluate`` ranks them);
+- ``run(queries, query_ids, k) -> {query id: {doc id: score}}`` for ``lateint.evaluate``;
 - ``save(path)`` / ``load(path)``: one safetensors file, ids in its metadata.
 """
 
@@ -24,9 +26,91 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from .maxsim import cosine_scores, maxsim_scores, pad
+from .cache import encode
+from .evaluate import Run, run_from_hits, top_k
+from .maxsim import check_batches, cosine_scores, pad
 
-__all__ = ["MaxSimIndex", "PooledIndex", "load_index"]
+__all__ = ["maxsim_scores", "MaxSimIndex", "PooledIndex", "load_index"]
+
+
+def maxsim_scores(
+    Q: torch.Tensor,
+    D: torch.Tensor,
+    q_mask: torch.Tensor | None = None,
+    d_mask: torch.Tensor | None = None,
+    chunk_bytes: int = 4 * 2**20,
+) -> torch.Tensor:
+    """MaxSim of every query against every document: the fast kernel the indexes use.
+
+    Same number as :func:`lateint.maxsim.maxsim` for each pair and as the readable
+    :func:`lateint.maxsim.maxsim_batch` for a batch (the tests prove it), computed as one matrix product
+    per chunk of documents: all document tokens of the chunk (rows) against all
+    query tokens (columns), then a max over each document's rows and a sum over
+    each query's columns. A padded document position never wins a max (its row is
+    set to -inf), a padded query position never adds to the sum (it is zeroed
+    after the max).
+
+    Speed notes (see ``benchmarks/maxsim_speed.py``): with ``d_mask``, documents are
+    taken longest first and each chunk is cut to its own longest document, so
+    padding costs little even in a batch of very uneven lengths; the similarity
+    block of one chunk is kept near ``chunk_bytes`` so it stays in the CPU cache,
+    and it is written into one reused buffer; only padded rows are touched by the mask.
+
+    Args:
+        Q: queries, a padded batch ``(nq, Lq, dim)``, or a list of ``(Lq_i, dim)`` tensors
+            (padded here, with their mask).
+        D: documents, ``(nd, Ld, dim)`` (same dtype as ``Q``) or a list of ``(Ld_i, dim)`` tensors.
+        q_mask: ``(nq, Lq)``, True (or 1) for real query tokens (default: all real).
+        d_mask: ``(nd, Ld)``, True (or 1) for real document tokens (default: all real).
+        chunk_bytes: memory budget for one similarity block, in bytes.
+
+    Returns:
+        Scores of shape ``(nq, nd)``, float32 (computed in ``Q``'s dtype, summed in float32).
+    """
+    if not isinstance(Q, torch.Tensor):
+        Q, q_mask = pad(Q)
+    if not isinstance(D, torch.Tensor):
+        D, d_mask = pad(D)
+    given_q, given_d = q_mask is not None, d_mask is not None
+    q_mask, d_mask = check_batches(Q, D, q_mask, d_mask)
+    q_mask = q_mask if given_q else None  # all real: no masking work
+    d_mask = d_mask if given_d else None
+    nq, Lq, dim = Q.shape
+    nd, Ld, _ = D.shape
+    out = torch.empty((nq, nd), dtype=torch.float32, device=Q.device)
+    if nd == 0 or nq == 0:
+        return out
+    if d_mask is None:
+        order, ends = None, None
+    else:
+        # one past each document's last real token; longest documents first
+        ends = (d_mask * torch.arange(1, Ld + 1, device=D.device)).amax(dim=1)
+        order = torch.argsort(ends, descending=True)
+    queries_T = Q.reshape(nq * Lq, dim).T  # (dim, nq*Lq): every query token is a column
+    row_bytes = nq * Lq * Q.element_size()  # one document token's similarities
+    buffer = Q.new_empty((min(nd * Ld, max(Ld, chunk_bytes // row_bytes)), nq * Lq))
+    start = 0
+    while start < nd:
+        L = Ld if order is None else max(1, int(ends[order[start]]))  # the chunk's longest document
+        c = max(1, chunk_bytes // (L * row_bytes))  # documents in this chunk
+        if order is None:
+            idx = slice(start, start + c)
+            Dc = D[idx]  # (c, L, dim), a view
+        else:
+            idx = order[start : start + c]
+            Dc = D[idx, :L]  # (c, L, dim), gathered
+        c = Dc.shape[0]
+        sim = torch.mm(Dc.reshape(c * L, dim), queries_T, out=buffer[: c * L])  # (c*L, nq*Lq)
+        if d_mask is not None:
+            padded_rows = (~d_mask[idx, :L]).reshape(-1).nonzero().squeeze(1)
+            sim.index_fill_(0, padded_rows, float("-inf"))
+        best = sim.view(c, L, nq, Lq).amax(dim=1).to(torch.float32)  # (c, nq, Lq): best match per query token
+        if q_mask is not None:
+            # where=... rather than a product: 0 * -inf would be nan for a document with no real token
+            best = torch.where(q_mask, best, torch.zeros((), dtype=best.dtype))
+        out[:, idx] = best.sum(dim=2).T
+        start += c
+    return out
 
 
 class _Index:
@@ -51,6 +135,10 @@ class _Index:
             raise ValueError(f"k must be at least 1, got {k}.")
         return self.hits(self.scores(queries), k)
 
+    def run(self, queries, query_ids: Sequence[str], k: int = 100) -> Run:
+        """:meth:`search` as a run ``{query id: {doc id: score}}``, for ``lateint.evaluate``."""
+        return run_from_hits(query_ids, self.search(queries, k))
+
     def hits(
         self, scores: torch.Tensor, k: int, positions: torch.Tensor | None = None
     ) -> list[list[tuple[str, float]]]:
@@ -58,13 +146,9 @@ class _Index:
 
         Column ``j`` of row ``i`` scores document ``positions[i, j]`` of this index (``positions``
         ``(nq, n)``, e.g. each query's candidates), or document ``j`` when ``positions`` is None.
+        Equal scores are ordered by doc id, descending: the rule of ``lateint.evaluate`` (:func:`top_k`).
         """
-        top = scores.topk(min(k, scores.shape[1]), dim=1)
-        docs = top.indices if positions is None else positions.gather(1, top.indices)
-        return [
-            [(self.doc_ids[j], v) for j, v in zip(idx.tolist(), val.tolist())]
-            for idx, val in zip(docs, top.values)
-        ]
+        return top_k(scores, self.doc_ids, k, positions)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the index to one safetensors file (atomically). Returns the path."""
@@ -112,8 +196,6 @@ class MaxSimIndex(_Index):
     @classmethod
     def from_texts(cls, encoder, doc_ids: Sequence[str], texts: Sequence[str], cache: bool = True, **kw):
         """Encode ``texts`` with ``encoder`` (through the embedding cache) and index them."""
-        from .cache import encode
-
         return cls(doc_ids, encode(encoder, texts, "documents", cache=cache, **kw))
 
     @property
@@ -184,8 +266,6 @@ class PooledIndex(_Index):
     @classmethod
     def from_texts(cls, encoder, doc_ids: Sequence[str], texts: Sequence[str], cache: bool = True, **kw):
         """Encode ``texts`` into pooled vectors (through the embedding cache) and index them."""
-        from .cache import encode
-
         return cls(doc_ids, encode(encoder, texts, "pooled", cache=cache, **kw))
 
     def scores(self, queries: torch.Tensor) -> torch.Tensor:

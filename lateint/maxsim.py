@@ -6,9 +6,15 @@ document, then adds those best matches up::
 
     score(q, d) = sum over query tokens i of  max over document tokens j of  q_i . d_j
 
-Read :func:`maxsim` first: it is the whole idea in three lines. Everything else
-in this module computes exactly the same number, only faster and for many
-queries and documents at once (the tests prove they agree).
+Read :func:`maxsim` first: it is the whole idea in three lines. :func:`maxsim_batch`
+computes the same number for padded batches of queries and documents in four tensor
+steps, and :func:`lateint.index.maxsim_scores` (the kernel the indexes use) computes it
+again, chunked and fast; the tests prove all three agree. :func:`explain` breaks one
+score into its per-token parts.
+
+Masks follow one convention in all of lateint: ``(n, L)``, True (or 1) = a real token.
+A query or document without any real token is refused with a ``ValueError`` by
+every scoring function.
 
 Vectors are usually L2-normalised, so ``q_i . d_j`` is a cosine similarity in
 [-1, 1] and a query of ``Lq`` tokens scores at most ``Lq``.
@@ -20,15 +26,7 @@ from typing import NamedTuple, Sequence
 
 import torch
 
-__all__ = [
-    "maxsim",
-    "maxsim_scores",
-    "maxsim_scores_ragged",
-    "pad",
-    "explain",
-    "Match",
-    "cosine_scores",
-]
+__all__ = ["maxsim", "maxsim_batch", "pad", "explain", "Match", "cosine_scores"]
 
 
 def maxsim(q: torch.Tensor, d: torch.Tensor) -> float:
@@ -42,9 +40,9 @@ def maxsim(q: torch.Tensor, d: torch.Tensor) -> float:
         The sum over query tokens of each one's best dot product with any
         document token (a Python float).
     """
-    _check_matrix(q, "q")
-    _check_matrix(d, "d")
-    _check_same_dim(q, d)
+    check_tokens(q, "q")
+    check_tokens(d, "d")
+    check_same_dim(q, d)
     sim = q @ d.T  # (Lq, Ld): every query token against every document token
     best = sim.max(dim=1).values  # (Lq,): each query token's best match
     return best.sum().item()
@@ -66,8 +64,8 @@ def pad(
     if len(vectors) == 0:
         raise ValueError("pad() got an empty list: pass at least one (L, dim) tensor.")
     for i, v in enumerate(vectors):
-        _check_matrix(v, f"vectors[{i}]")
-        _check_same_dim(vectors[0], v)
+        check_tokens(v, f"vectors[{i}]")
+        check_same_dim(vectors[0], v)
     longest = max(v.shape[0] for v in vectors)
     length = longest if length is None else length
     if length < longest:
@@ -81,96 +79,32 @@ def pad(
     return batch, mask
 
 
-def maxsim_scores(
+def maxsim_batch(
     Q: torch.Tensor,
     D: torch.Tensor,
     q_mask: torch.Tensor | None = None,
     d_mask: torch.Tensor | None = None,
-    chunk_bytes: int = 4 * 2**20,
 ) -> torch.Tensor:
-    """MaxSim of every query against every document, for padded batches.
+    """MaxSim of every query against every document, for padded batches: the readable version.
 
-    Same number as :func:`maxsim` for each pair, computed as one matrix product
-    per chunk of documents: all document tokens of the chunk (rows) against all
-    query tokens (columns), then a max over each document's rows and a sum over
-    each query's columns. A padded document position never wins a max (its row is
-    set to -inf), a padded query position never adds to the sum (it is zeroed
-    after the max).
-
-    Speed notes (see ``benchmarks/maxsim_speed.py``): with ``d_mask``, documents are
-    taken longest first and each chunk is cut to its own longest document, so
-    padding costs little even in a batch of very uneven lengths; the similarity
-    block of one chunk is kept near ``chunk_bytes`` so it stays in the CPU cache,
-    and it is written into one reused buffer; only padded rows are touched by the mask.
+    The same number as :func:`maxsim` for each pair, in four tensor steps.
+    ``lateint.index.maxsim_scores`` computes the same scores faster and with far less
+    memory (the tests prove they agree); read this one first.
 
     Args:
         Q: queries, shape ``(nq, Lq, dim)``.
-        D: documents, shape ``(nd, Ld, dim)``, same dtype as ``Q``.
-        q_mask: ``(nq, Lq)`` bool, ``True`` for real query tokens (default: all real).
-        d_mask: ``(nd, Ld)`` bool, ``True`` for real document tokens (default: all real).
-        chunk_bytes: memory budget for one similarity block, in bytes.
+        D: documents, shape ``(nd, Ld, dim)``.
+        q_mask: ``(nq, Lq)``, True (or 1) for real query tokens (default: all real).
+        d_mask: ``(nd, Ld)``, True (or 1) for real document tokens (default: all real).
 
     Returns:
-        Scores of shape ``(nq, nd)``, float32 (computed in ``Q``'s dtype, summed in float32).
+        Scores of shape ``(nq, nd)``.
     """
-    _check_batch(Q, q_mask, "Q", "q_mask")
-    _check_batch(D, d_mask, "D", "d_mask")
-    if Q.shape[-1] != D.shape[-1]:
-        raise ValueError(
-            f"Query and document vectors have different sizes: Q has dim {Q.shape[-1]}, "
-            f"D has dim {D.shape[-1]}. Encode both with the same model."
-        )
-    if Q.dtype != D.dtype:
-        raise ValueError(f"Q is {Q.dtype} but D is {D.dtype}: cast both to the same dtype.")
-    nq, Lq, dim = Q.shape
-    nd, Ld, _ = D.shape
-    out = torch.empty((nq, nd), dtype=torch.float32, device=Q.device)
-    if nd == 0 or nq == 0 or Lq == 0 or Ld == 0:
-        return out.zero_()
-    if d_mask is None:
-        order, ends = None, None
-    else:
-        # one past each document's last real token; longest documents first
-        ends = (d_mask * torch.arange(1, Ld + 1, device=D.device)).amax(dim=1)
-        order = torch.argsort(ends, descending=True)
-    queries_T = Q.reshape(nq * Lq, dim).T  # (dim, nq*Lq): every query token is a column
-    row_bytes = nq * Lq * Q.element_size()  # one document token's similarities
-    buffer = Q.new_empty((min(nd * Ld, max(Ld, chunk_bytes // row_bytes)), nq * Lq))
-    start = 0
-    while start < nd:
-        L = Ld if order is None else max(1, int(ends[order[start]]))  # the chunk's longest document
-        c = max(1, chunk_bytes // (L * row_bytes))  # documents in this chunk
-        if order is None:
-            idx = slice(start, start + c)
-            Dc = D[idx]  # (c, L, dim), a view
-        else:
-            idx = order[start : start + c]
-            Dc = D[idx, :L]  # (c, L, dim), gathered
-        c = Dc.shape[0]
-        sim = torch.mm(Dc.reshape(c * L, dim), queries_T, out=buffer[: c * L])  # (c*L, nq*Lq)
-        if d_mask is not None:
-            padded_rows = (~d_mask[idx, :L]).reshape(-1).nonzero().squeeze(1)
-            sim.index_fill_(0, padded_rows, float("-inf"))
-        best = sim.view(c, L, nq, Lq).amax(dim=1).to(torch.float32)  # (c, nq, Lq): best match per query token
-        if q_mask is not None:
-            # where=... rather than a product: 0 * -inf would be nan for a document with no real token
-            best = torch.where(q_mask, best, torch.zeros((), dtype=best.dtype))
-        out[:, idx] = best.sum(dim=2).T
-        start += c
-    return out
-
-
-def maxsim_scores_ragged(
-    queries: Sequence[torch.Tensor], docs: Sequence[torch.Tensor], **kwargs
-) -> torch.Tensor:
-    """:func:`maxsim_scores` for lists of ``(L_i, dim)`` tensors: pads, then scores.
-
-    Returns:
-        Scores of shape ``(len(queries), len(docs))``.
-    """
-    Q, qm = pad(queries)
-    D, dm = pad(docs)
-    return maxsim_scores(Q, D, qm, dm, **kwargs)
+    q_mask, d_mask = check_batches(Q, D, q_mask, d_mask)
+    sim = torch.einsum("qid,njd->qnij", Q, D)  # (nq, nd, Lq, Ld): every query token vs every document token
+    sim = sim.masked_fill(~d_mask[None, :, None, :], float("-inf"))  # padding never wins a max
+    best = sim.max(dim=-1).values  # (nq, nd, Lq): each query token's best match in each document
+    return (best * q_mask[:, None, :]).sum(dim=-1)  # padding adds nothing to the sum
 
 
 class Match(NamedTuple):
@@ -200,9 +134,9 @@ def explain(
     Returns:
         ``Lq`` :class:`Match` rows; their ``similarity`` values sum to ``maxsim(q, d)``.
     """
-    _check_matrix(q, "q")
-    _check_matrix(d, "d")
-    _check_same_dim(q, d)
+    check_tokens(q, "q")
+    check_tokens(d, "d")
+    check_same_dim(q, d)
     for name, toks, m in (("query_tokens", query_tokens, q), ("doc_tokens", doc_tokens, d)):
         if toks is not None and len(toks) != m.shape[0]:
             raise ValueError(f"{name} has {len(toks)} strings but there are {m.shape[0]} vectors; they must align.")
@@ -225,33 +159,37 @@ def cosine_scores(queries: torch.Tensor, docs: torch.Tensor) -> torch.Tensor:
     """Cosine similarity of pooled vectors, ``(nq, dim) x (nd, dim) -> (nq, nd)``."""
     for name, t in (("queries", queries), ("docs", docs)):
         if not isinstance(t, torch.Tensor) or t.dim() != 2:
-            raise ValueError(f"{name} must be a 2-D tensor (n, dim) of pooled vectors, got {_describe(t)}.")
-    _check_same_dim(queries, docs)
+            raise ValueError(f"{name} must be a 2-D tensor (n, dim) of pooled vectors, got {describe(t)}.")
+    check_same_dim(queries, docs)
     qn = torch.nn.functional.normalize(queries.float(), dim=-1)
     dn = torch.nn.functional.normalize(docs.float(), dim=-1)
     return qn @ dn.T
 
 
 # ---------------------------------------------------------------- input checks
+# Shared by every scoring function in lateint, so that each says the same thing about bad input.
 
 
-def _describe(t: object) -> str:
+def describe(t: object) -> str:
+    """A short description of a value for an error message: ``a tensor of shape (3, 4)``, ``a list``."""
     if isinstance(t, torch.Tensor):
         return f"a tensor of shape {tuple(t.shape)}"
     return f"a {type(t).__name__}"
 
 
-def _check_matrix(t: object, name: str) -> None:
+def check_tokens(t: object, name: str) -> None:
+    """``t`` must be one text's token vectors: a 2-D tensor ``(L, dim)`` with ``L >= 1``."""
     if not isinstance(t, torch.Tensor) or t.dim() != 2:
         raise ValueError(
-            f"{name} must be a 2-D tensor of token vectors (tokens, dim), got {_describe(t)}. "
-            "For a batch use maxsim_scores()."
+            f"{name} must be a 2-D tensor of token vectors (tokens, dim), got {describe(t)}. "
+            "For a batch use maxsim_batch() or lateint.maxsim_scores()."
         )
     if t.shape[0] == 0:
         raise ValueError(f"{name} has no token vectors (shape {tuple(t.shape)}): encode a non-empty text.")
 
 
-def _check_same_dim(a: torch.Tensor, b: torch.Tensor) -> None:
+def check_same_dim(a: torch.Tensor, b: torch.Tensor) -> None:
+    """Query and document vectors must have the same size."""
     if a.shape[-1] != b.shape[-1]:
         raise ValueError(
             f"Vectors of different sizes: {a.shape[-1]} vs {b.shape[-1]}. "
@@ -259,16 +197,39 @@ def _check_same_dim(a: torch.Tensor, b: torch.Tensor) -> None:
         )
 
 
-def _check_batch(t: object, mask: object, name: str, mask_name: str) -> None:
-    if not isinstance(t, torch.Tensor) or t.dim() != 3:
-        raise ValueError(
-            f"{name} must be a 3-D padded batch (n, tokens, dim), got {_describe(t)}. "
-            "Use lateint.pad(list_of_tensors) to build one, or maxsim() for a single pair."
-        )
+def check_mask(mask: object, t: torch.Tensor, name: str) -> torch.Tensor:
+    """The bool mask ``(n, L)`` for batch ``t`` ``(n, L, dim)``: True = real token.
+
+    ``None`` means every position is real; a 0/1 integer mask (as tokenizers return) is
+    accepted. Every row must have at least one real token: an empty query or document has
+    nothing to match, and MaxSim refuses it (as :func:`maxsim` and the indexes do).
+    """
     if mask is None:
-        return
-    if not isinstance(mask, torch.Tensor) or mask.shape != t.shape[:2] or mask.dtype != torch.bool:
-        raise ValueError(
-            f"{mask_name} must be a bool tensor of shape {tuple(t.shape[:2])} (True = real token), "
-            f"got {_describe(mask)}{'' if not isinstance(mask, torch.Tensor) else ' of dtype ' + str(mask.dtype)}."
-        )
+        mask = torch.ones(t.shape[:2], dtype=torch.bool, device=t.device)
+    if not isinstance(mask, torch.Tensor) or tuple(mask.shape) != tuple(t.shape[:2]):
+        raise ValueError(f"{name} must be a tensor of shape {tuple(t.shape[:2])} (True or 1 = real token), got {describe(mask)}.")
+    if mask.dtype != torch.bool:
+        if mask.is_floating_point() or not bool(((mask == 0) | (mask == 1)).all()):
+            raise ValueError(f"{name} must hold True/False or 0/1 (1 = real token), got {mask.dtype} values other than 0 and 1.")
+        mask = mask.bool()
+    if t.shape[1] == 0 or not bool(mask.any(dim=1).all()):
+        empty = [] if t.shape[1] == 0 else (~mask.any(dim=1)).nonzero().flatten().tolist()
+        which = "every row" if t.shape[1] == 0 else f"row(s) {empty[:5]}"
+        raise ValueError(f"{name}: {which} have no real token; an empty query or document cannot be scored. Drop it first.")
+    return mask
+
+
+def check_batches(
+    Q: object, D: object, q_mask: object = None, d_mask: object = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate padded batches ``Q (nq, Lq, dim)``, ``D (nd, Ld, dim)``; return their bool masks."""
+    for t, name in ((Q, "Q"), (D, "D")):
+        if not isinstance(t, torch.Tensor) or t.dim() != 3:
+            raise ValueError(
+                f"{name} must be a 3-D padded batch (n, tokens, dim), got {describe(t)}. "
+                "Use lateint.pad(list_of_tensors) to build one, or maxsim() for a single pair."
+            )
+    check_same_dim(Q, D)
+    if Q.dtype != D.dtype:
+        raise ValueError(f"Q is {Q.dtype} but D is {D.dtype}: cast both to the same dtype.")
+    return check_mask(q_mask, Q, "q_mask"), check_mask(d_mask, D, "d_mask")

@@ -19,8 +19,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .index import MaxSimIndex, PooledIndex
-from .maxsim import maxsim_scores
+from .index import MaxSimIndex, PooledIndex, maxsim_scores
 
 __all__ = ["rerank", "two_stage_search"]
 

@@ -40,20 +40,20 @@ def test_token_kind():
 
 def test_encode_gives_raw_aligned_vectors(raw):
     assert not raw.normalised and len(raw.queries) == 2 and len(raw.docs) == 3
-    assert [v.shape[0] for v in raw.docs] == [len(t) for t in raw.doc_tokens]
-    assert not torch.allclose(raw.docs[0].norm(dim=-1), torch.ones(len(raw.doc_tokens[0])))
+    assert [v.shape[0] for v in raw.docs] == [len(t) for t in raw.document_tokens]
+    assert not torch.allclose(raw.docs[0].norm(dim=-1), torch.ones(len(raw.document_tokens[0])))
     unit = raw.normalised_copy()
-    assert unit.normalised and torch.allclose(unit.docs[0].norm(dim=-1), torch.ones(len(raw.doc_tokens[0])))
+    assert unit.normalised and torch.allclose(unit.docs[0].norm(dim=-1), torch.ones(len(raw.document_tokens[0])))
 
 
 def test_without_drops_the_right_tokens(raw):
     docs_only = raw.without(["punctuation"])
-    assert all(token_kind(t) != "punctuation" for toks in docs_only.doc_tokens for t in toks)
+    assert all(token_kind(t) != "punctuation" for toks in docs_only.document_tokens for t in toks)
     assert docs_only.query_tokens == raw.query_tokens and docs_only.queries is raw.queries
     assert "?" in raw.query_tokens[0]
     both = raw.without(["punctuation", "special"], side="both")
-    assert "?" not in both.query_tokens[0] and "[CLS]" not in both.doc_tokens[0]
-    kept = [i for i, t in enumerate(raw.doc_tokens[2]) if token_kind(t) == "word"]
+    assert "?" not in both.query_tokens[0] and "[CLS]" not in both.document_tokens[0]
+    kept = [i for i, t in enumerate(raw.document_tokens[2]) if token_kind(t) == "word"]
     torch.testing.assert_close(both.docs[2], raw.docs[2][kept])
     with pytest.raises(ValueError, match="kinds must be"):
         raw.without(["digits"])
@@ -62,7 +62,7 @@ def test_without_drops_the_right_tokens(raw):
 def test_a_text_of_only_dropped_tokens_keeps_them():
     v = torch.ones(3, 4)
     tv = TokenVectors([v], [v], [["[CLS]", "?", "[SEP]"]], [["[CLS]", ".", "[SEP]"]])
-    assert tv.without(["punctuation", "special"], "both").doc_tokens == [["[CLS]", ".", "[SEP]"]]
+    assert tv.without(["punctuation", "special"], "both").document_tokens == [["[CLS]", ".", "[SEP]"]]
 
 
 def test_quality_equals_a_run_by_hand(raw):
@@ -72,7 +72,7 @@ def test_quality_equals_a_run_by_hand(raw):
     expected = evaluate(run_from_scores(scores, ds.query_ids, ds.doc_ids), ds.qrels, ["ndcg@10", "recall@2"])
     assert maxsim_quality(ds, unit, ["ndcg@10", "recall@2"]) == pytest.approx(expected)
     with pytest.raises(ValueError, match="TokenVectors.encode"):
-        maxsim_quality(ds, TokenVectors(unit.queries[:1], unit.docs, unit.query_tokens[:1], unit.doc_tokens))
+        maxsim_quality(ds, TokenVectors(unit.queries[:1], unit.docs, unit.query_tokens[:1], unit.document_tokens))
 
 
 def test_win_shares_count_the_picked_doc_tokens(raw):
@@ -81,13 +81,13 @@ def test_win_shares_count_the_picked_doc_tokens(raw):
     shares = win_shares(ds, unit)
     assert set(shares) == {"special", "punctuation", "word"} and sum(shares.values()) == pytest.approx(1)
     # count by hand: q1 x venus and q2 x bread (piano is judged 0, so it is skipped)
-    picked = [unit.doc_tokens[j][p] for i, j in ((0, 0), (1, 1)) for p in (unit.queries[i] @ unit.docs[j].T).argmax(1).tolist()]
+    picked = [unit.document_tokens[j][p] for i, j in ((0, 0), (1, 1)) for p in (unit.queries[i] @ unit.docs[j].T).argmax(1).tolist()]
     assert shares["special"] == pytest.approx(sum(token_kind(t) == "special" for t in picked) / len(picked))
 
 
 def test_token_shares_count_document_tokens(raw):
     shares = token_shares(raw)
-    kinds = [token_kind(t) for toks in raw.doc_tokens for t in toks]
+    kinds = [token_kind(t) for toks in raw.document_tokens for t in toks]
     assert shares["punctuation"] == pytest.approx(kinds.count("punctuation") / len(kinds))
     assert sum(shares.values()) == pytest.approx(1) and shares["special"] == pytest.approx(6 / len(kinds))
 

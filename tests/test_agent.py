@@ -9,7 +9,7 @@ from lateint.lessons.agent import (
     decompose,
     missed,
     read_entity,
-    run_agent,
+    trace_question,
     searcher,
 )
 from lateint.compare import encode_corpus
@@ -59,19 +59,19 @@ def test_read_entity_skips_function_words_and_known_names():
 
 
 def test_run_agent_trace_by_hand():
-    trace = run_agent("Which instrument does the person who owns the red bicycle play?", overlap_search, TEXTS)
+    trace = trace_question("Which instrument does the person who owns the red bicycle play?", overlap_search, TEXTS)
     assert isinstance(trace, Trace) and trace.entity == "Mara"
     assert [s.query for s in trace.steps] == ["Who owns the red bicycle?", "Which instrument does Mara play?"]
     assert trace.retrieved == ["mara-owns", "mara-plays"]
     text = str(trace)
     assert "hop 1" in text and "hop 2" in text and "read entity 'Mara'" in text
-    plain = run_agent("red bicycle owner", overlap_search, TEXTS, k=2)
+    plain = trace_question("red bicycle owner", overlap_search, TEXTS, k=2)
     assert len(plain.steps) == 1 and "no rule matched" in plain.steps[0].note
     nameless = {d: t.lower() for d, t in TEXTS.items()}
-    stuck = run_agent("Which instrument does the person who owns the red bicycle play?", overlap_search, nameless)
+    stuck = trace_question("Which instrument does the person who owns the red bicycle play?", overlap_search, nameless)
     assert len(stuck.steps) == 1 and stuck.entity is None and "stopping" in stuck.steps[0].note
     with pytest.raises(ValueError, match="k must be"):
-        run_agent("q?", overlap_search, TEXTS, k=0)
+        trace_question("q?", overlap_search, TEXTS, k=0)
 
 
 def test_agent_beats_one_shot_bm25_on_the_multihop_set():

@@ -14,7 +14,8 @@ import torch
 from lateint import checks
 from lateint.evaluate import ndcg_at_k, recall_at_k
 from lateint.lessons.hybrid import rrf
-from lateint.maxsim import cosine_scores, explain, maxsim, maxsim_scores
+from lateint.index import maxsim_scores
+from lateint.maxsim import cosine_scores, explain, maxsim
 from lateint.lessons.perquery import Paired
 from lateint.pooling import mean_pool
 

@@ -12,7 +12,7 @@ from lateint.lessons.compress import (
     kmeans,
     merged_tokens,
     nbytes,
-    pool_tokens,
+    merge_tokens,
     quantize_int8,
     token_groups,
 )
@@ -35,7 +35,7 @@ def ragged(n, lo, hi, dim, seed=0):
 def test_pool_tokens_counts_protects_and_averages():
     docs = ragged(6, 1, 40, 16, seed=1)
     for factor in (1, 2, 3, 4):
-        pooled = pool_tokens(docs, factor)
+        pooled = merge_tokens(docs, factor)
         assert len(pooled) == len(docs)
         for d, p in zip(docs, pooled):
             assert p.shape[1] == 16
@@ -44,7 +44,7 @@ def test_pool_tokens_counts_protects_and_averages():
             assert len(p) >= (1 if len(d) == 1 else 2) and len(p) <= len(d)
             torch.testing.assert_close(p[0], d[0])  # [CLS] is protected
     # padding the pooled documents gives masks that count exactly their vectors
-    pooled = pool_tokens(docs, 2)
+    pooled = merge_tokens(docs, 2)
     _, mask = pad(pooled)
     assert mask.sum(1).tolist() == [len(p) for p in pooled]
 
@@ -60,7 +60,7 @@ def test_pool_tokens_merges_duplicates_exactly():
     assert words[0] == ["[CLS]"] and sorted(words[1:]) == [["a", "a2"], ["b", "b2"]]
     with pytest.raises(ValueError, match="align"):
         merged_tokens(["x"], token_groups(doc, 2))
-    pooled = pool_tokens([doc], 2)[0]
+    pooled = merge_tokens([doc], 2)[0]
     assert pooled.shape == (3, 8)
     torch.testing.assert_close(pooled[0], c)
     rest = sorted(pooled[1:].tolist())
@@ -72,11 +72,11 @@ def test_pool_tokens_merges_duplicates_exactly():
 
 def test_pool_tokens_bad_input():
     with pytest.raises(ValueError, match="pool_factor"):
-        pool_tokens([unit(3, 4)], 0)
+        merge_tokens([unit(3, 4)], 0)
     with pytest.raises(ValueError, match="protected"):
-        pool_tokens([unit(3, 4)], 2, protected=-1)
+        merge_tokens([unit(3, 4)], 2, protected=-1)
     with pytest.raises(ValueError, match="list of"):
-        pool_tokens(unit(3, 4), 2)
+        merge_tokens(unit(3, 4), 2)
 
 
 # ---------------------------------------------------------------------- PCA
@@ -253,8 +253,8 @@ def test_compress_each_matches_compress_corpus_and_pools_once(monkeypatch):
     settings = [Compression(), Compression(pool_factor=2), Compression(pool_factor=2, storage="int8-vector"),
                 Compression(pool_factor=3, dim=8)]
     calls = []
-    real = compress.pool_tokens
-    monkeypatch.setattr(compress, "pool_tokens", lambda v, f, **kw: calls.append(f) or real(v, f, **kw))
+    real = compress.merge_tokens
+    monkeypatch.setattr(compress, "merge_tokens", lambda v, f, **kw: calls.append(f) or real(v, f, **kw))
     got = list(compress.compress_each(docs, queries, settings))
     assert calls == [2, 3]  # one pooling per factor
     assert [s for s, _ in got] == settings

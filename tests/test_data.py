@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from shared_data import SHARED, needs_shared
 
-from lateint import data
+from lateint import data, download
 from lateint.data import (
     BeirDataset,
     DownloadError,
@@ -313,9 +313,9 @@ def serve(files: dict[str, bytes], calls: list):
 
 def test_beir_download_extracts_into_place(tmp_path, monkeypatch):
     md5 = make_zip(tmp_path / "scifact.zip", tiny_zip_members("scifact"))
-    monkeypatch.setitem(data.BEIR_MD5, "scifact", md5)
+    monkeypatch.setitem(download.BEIR_MD5, "scifact", md5)
     calls = []
-    monkeypatch.setattr(data, "fetch_url", serve({"scifact.zip": (tmp_path / "scifact.zip").read_bytes()}, calls))
+    monkeypatch.setattr(download, "fetch_url", serve({"scifact.zip": (tmp_path / "scifact.zip").read_bytes()}, calls))
     root = tmp_path / "data"
     ds = load_beir("scifact", data_dir=root)
     assert calls == ["https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets/scifact.zip"]
@@ -337,7 +337,7 @@ def test_beir_checksum_mismatch_leaves_nothing(tmp_path):
 def test_zip_with_unsafe_path_is_refused(tmp_path, monkeypatch):
     members = {**tiny_zip_members("nfcorpus"), "../escaped.txt": "gotcha"}
     md5 = make_zip(tmp_path / "nfcorpus.zip", members)
-    monkeypatch.setitem(data.BEIR_MD5, "nfcorpus", md5)
+    monkeypatch.setitem(download.BEIR_MD5, "nfcorpus", md5)
     fetch = serve({"nfcorpus.zip": (tmp_path / "nfcorpus.zip").read_bytes()}, [])
     root = tmp_path / "data"
     with pytest.raises(DownloadError, match="unsafe path"):
@@ -347,7 +347,7 @@ def test_zip_with_unsafe_path_is_refused(tmp_path, monkeypatch):
 
 def test_zip_without_queries_is_refused(tmp_path, monkeypatch):
     members = {name: text for name, text in tiny_zip_members("fiqa").items() if "queries" not in name}
-    monkeypatch.setitem(data.BEIR_MD5, "fiqa", make_zip(tmp_path / "fiqa.zip", members))
+    monkeypatch.setitem(download.BEIR_MD5, "fiqa", make_zip(tmp_path / "fiqa.zip", members))
     fetch = serve({"fiqa.zip": (tmp_path / "fiqa.zip").read_bytes()}, [])
     with pytest.raises(DownloadError, match="lacks queries.jsonl"):
         download_dataset("fiqa", tmp_path / "data", fetch=fetch)
@@ -359,7 +359,7 @@ def test_offline_download_explains_how_to_fix(tmp_path, monkeypatch):
         Path(dest).write_bytes(b"partial")
         raise urllib.error.URLError("no network")
 
-    monkeypatch.setattr(data, "fetch_url", offline)
+    monkeypatch.setattr(download, "fetch_url", offline)
     root = tmp_path / "data"
     with pytest.raises(DownloadError) as err:
         load_beir("nfcorpus", data_dir=root)
@@ -375,8 +375,8 @@ def test_fetch_url_streams_to_a_file(tmp_path, monkeypatch):
         seen.append((request.full_url, timeout))
         return io.BytesIO(b"zip bytes")
 
-    monkeypatch.setattr(data.urllib.request, "urlopen", fake_urlopen)
-    data.fetch_url("https://example.org/x.zip", tmp_path / "x.zip", timeout=5)
+    monkeypatch.setattr(download.urllib.request, "urlopen", fake_urlopen)
+    download.fetch_url("https://example.org/x.zip", tmp_path / "x.zip", timeout=5)
     assert (tmp_path / "x.zip").read_bytes() == b"zip bytes"
     assert seen == [("https://example.org/x.zip", 5)]
 

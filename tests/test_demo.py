@@ -30,7 +30,7 @@ def test_demo_corpus_is_a_fresh_copy_each_time():
 
 def test_bm25_finds_the_needle_document():
     ds = demo_corpus()
-    run = BM25(ds.doc_ids, ds.doc_texts).search([NEEDLE_QUERY], ["q-needle"], k=3)
+    run = BM25(ds.doc_ids, ds.doc_texts).run([NEEDLE_QUERY], ["q-needle"], k=3)
     assert next(iter(run["q-needle"])) == NEEDLE_DOC_ID
 
 

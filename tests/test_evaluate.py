@@ -223,7 +223,7 @@ def test_real_bm25_run_on_scifact_matches_ir_measures():
     from lateint.data import load_beir
 
     ds = load_beir("scifact", data_dir=SHARED)
-    run = BM25(ds.doc_ids, ds.doc_texts).search(ds.query_texts, ds.query_ids, k=100)
+    run = BM25(ds.doc_ids, ds.doc_texts).run(ds.query_texts, ds.query_ids, k=100)
     assert set(run) == set(ds.qrels)  # every query has a run entry
     ours = evaluate(run, ds.qrels, ["ndcg@10", "recall@100", "precision@10", "mrr@10"])
     ref = ir_measures.calc_aggregate([nDCG @ 10, R @ 100, P @ 10], ds.qrels, run)

@@ -42,7 +42,7 @@ def test_negation_probe_groups_and_bm25_cannot_see_not():
     probe = negation_probe()
     assert sorted(set(probe.groups.values())) == ["affirmative", "negated"]
     ds = probe.dataset
-    run = BM25(ds.doc_ids, ds.doc_texts).search(ds.query_texts, ds.query_ids, k=24)
+    run = BM25(ds.doc_ids, ds.doc_texts).run(ds.query_texts, ds.query_ids, k=24)
     counts = pair_outcomes(probe, run)
     # "not" is an English stopword: each pair's two documents get identical BM25 scores
     assert counts["all"] == {"right": 0, "tie": 24, "wrong": 0}

@@ -4,7 +4,8 @@ import torch
 from vectors import ragged
 
 import lateint
-from lateint.maxsim import cosine_scores, explain, maxsim, maxsim_scores, maxsim_scores_ragged, pad
+from lateint.index import maxsim_scores
+from lateint.maxsim import cosine_scores, explain, maxsim, maxsim_batch, pad
 
 
 def test_reference_by_hand():
@@ -22,13 +23,45 @@ def test_batched_equals_reference_on_ragged_data(seed):
     queries = ragged(7, 1, 12, 24, gen)
     docs = ragged(23, 1, 40, 24, gen)
     expected = torch.tensor([[maxsim(q, d) for d in docs] for q in queries])
-    got = maxsim_scores_ragged(queries, docs)
+    got = maxsim_scores(queries, docs)
     assert got.shape == (7, 23)
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
     # tiny chunks exercise the chunking loop
     Q, qm = pad(queries)
     D, dm = pad(docs)
     torch.testing.assert_close(maxsim_scores(Q, D, qm, dm, chunk_bytes=1), expected, atol=1e-5, rtol=1e-5)
+    # the readable batched version, on the same padded batches, and with 0/1 integer masks
+    torch.testing.assert_close(maxsim_batch(Q, D, qm, dm), expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(maxsim_batch(Q, D, qm.long(), dm.int()), expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(maxsim_scores(Q, D, qm.long(), dm.int()), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_readable_batch_is_a_few_lines():
+    import inspect
+
+    body = inspect.getsource(maxsim_batch).split('"""')[-1]
+    assert len([line for line in body.splitlines() if line.strip()]) <= 6  # what a learner reads in class
+
+
+def test_empty_query_or_document_refused_the_same_way_everywhere():
+    q, d = torch.ones(2, 3), torch.ones(4, 3)
+    Q, qm = pad([q, q])
+    D, dm = pad([d, d])
+    dm[1] = False  # document 1 has no real token
+    qm0 = qm.clone()
+    qm0[0] = False  # query 0 has no real token
+    for call in (
+        lambda: maxsim(q, torch.ones(0, 3)),
+        lambda: maxsim_batch(Q, D, qm, dm),
+        lambda: maxsim_scores(Q, D, qm, dm),
+        lambda: maxsim_batch(Q, D, qm0, None),
+        lambda: maxsim_scores(Q, D, qm0, None),
+        lambda: maxsim_scores([q], [d, torch.ones(0, 3)]),
+        lambda: lateint.MaxSimIndex(["a", "b"], [d, torch.ones(0, 3)]),
+        lambda: lateint.MaxSimIndex(["a"], [d]).scores([torch.ones(0, 3)]),
+    ):
+        with pytest.raises(ValueError, match="no real token|no token vectors|non-empty"):
+            call()
 
 
 def test_padding_never_wins_and_never_adds():
@@ -86,8 +119,10 @@ def test_cosine_scores():
         (lambda: maxsim([[1.0]], torch.zeros(2, 1)), "2-D tensor"),
         (lambda: maxsim_scores(torch.zeros(2, 3), torch.zeros(1, 2, 3)), "3-D padded batch"),
         (lambda: maxsim_scores(torch.zeros(1, 2, 3), torch.zeros(1, 2, 4)), "different sizes"),
-        (lambda: maxsim_scores(torch.zeros(1, 2, 3), torch.zeros(1, 2, 3), q_mask=torch.ones(1, 3, dtype=torch.bool)), "bool tensor of shape"),
-        (lambda: maxsim_scores(torch.zeros(1, 2, 3), torch.zeros(1, 2, 3), d_mask=torch.ones(1, 2)), "bool tensor"),
+        (lambda: maxsim_scores(torch.zeros(1, 2, 3), torch.zeros(1, 2, 3), q_mask=torch.ones(1, 3, dtype=torch.bool)), "tensor of shape"),
+        (lambda: maxsim_scores(torch.zeros(1, 2, 3), torch.zeros(1, 2, 3), d_mask=torch.ones(1, 2)), "0/1"),
+        (lambda: maxsim_batch(torch.zeros(1, 2, 3), torch.zeros(1, 2, 3), d_mask=torch.tensor([[2, 1]])), "0/1"),
+        (lambda: maxsim_batch(torch.zeros(1, 2, 3), torch.zeros(1, 2, 4)), "different sizes"),
         (lambda: maxsim_scores(torch.zeros(1, 2, 3), torch.zeros(1, 2, 3, dtype=torch.float64)), "same dtype"),
         (lambda: pad([]), "empty list"),
         (lambda: pad([torch.zeros(3, 2)], length=2), "shorter"),
@@ -101,4 +136,6 @@ def test_bad_input_gets_clear_error(call, match):
 
 
 def test_public_api_exports():
-    assert lateint.maxsim is maxsim and lateint.maxsim_scores is maxsim_scores
+    assert lateint.maxsim is maxsim and lateint.maxsim_scores is maxsim_scores and lateint.maxsim_batch is maxsim_batch
+    for name in lateint.__all__:
+        assert getattr(lateint, name) is not None, name

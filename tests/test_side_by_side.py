@@ -19,7 +19,7 @@ def both():
 
 def test_indexes_hold_the_same_documents(both):
     enc = both.encoder
-    assert len(both) == 3 and both.doc_tokens == enc.document_tokens(list(DOCS.values()))
+    assert len(both) == 3 and both.document_tokens == enc.document_tokens(list(DOCS.values()))
     torch.testing.assert_close(both.pooled.vectors, enc.encode_pooled(list(DOCS.values())), atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(both.doc_vectors("piano"), enc.encode_documents([DOCS["piano"]])[0], atol=1e-5, rtol=1e-4)
     with pytest.raises(KeyError, match="Unknown doc id"):

@@ -39,7 +39,7 @@ def test_state_follows_explain(index):
     state = StepperState(index, query=NEEDLE_QUERY)
     assert state.doc_id == NEEDLE_DOC_ID  # MaxSim's top document is selected
     q, d = state.query.vectors, index.doc_vectors(NEEDLE_DOC_ID)
-    expected = explain(q, d, state.query.tokens, index.doc_tokens[index.position(NEEDLE_DOC_ID)])
+    expected = explain(q, d, state.query.tokens, index.document_tokens[index.position(NEEDLE_DOC_ID)])
     assert state.n_steps == len(state.query.tokens) == q.shape[0]
     for step, match in enumerate(expected):
         state.set_step(step)

@@ -16,7 +16,7 @@ A check
    ``lateint.evaluate.ndcg_at_k``, ``lateint.lessons.compress.nbytes``...), not with a second
    implementation. One task has no library counterpart, so its reference lives in
    :func:`check_token_pooling`: adjacent token pooling (the library's
-   ``lateint.lessons.compress.pool_tokens`` clusters similar tokens instead);
+   ``lateint.lessons.compress.merge_tokens`` clusters similar tokens instead);
 3. when an answer is wrong, raises :class:`CheckFailed` (an ``AssertionError``, so the
    cell stops) whose message says in plain words what is wrong: the wrong shape,
    padding counted, not normalised, off by a factor, the max taken over the wrong
@@ -39,9 +39,10 @@ from typing import Any
 
 import torch
 
-from ..lessons.compress import nbytes
 from ..evaluate import ndcg_at_k, ranked_doc_ids, recall_at_k
-from ..maxsim import cosine_scores, explain, maxsim, maxsim_scores, pad
+from ..index import maxsim_scores
+from ..lessons.compress import nbytes
+from ..maxsim import cosine_scores, explain, maxsim, pad
 from ..pooling import mean_pool
 from .expect import ExpectationFailed, expect
 
@@ -611,7 +612,7 @@ def check_maxsim_batched(
 ) -> None:
     """Check ``fn(Q (nq, Lq, dim), D (nd, Ld, dim), q_mask (nq, Lq), d_mask (nd, Ld)) -> (nq, nd)``.
 
-    Reference: :func:`lateint.maxsim.maxsim_scores`: every query against every
+    Reference: :func:`lateint.index.maxsim_scores`: every query against every
     document, padded positions ignored on both sides. Padded positions in the hidden
     batches hold vectors (as a model's output does), except in the case padded with
     zeros as :func:`lateint.maxsim.pad` does, where all real similarities are negative.
@@ -1138,7 +1139,7 @@ def check_normalized_scores(
 
     The result is the average best-match similarity of a query's tokens, in [-1, 1]
     for unit vectors, so scores of different queries are comparable. Reference:
-    :func:`lateint.maxsim.maxsim_scores` divided by ``q_mask.sum(dim=1)``.
+    :func:`lateint.index.maxsim_scores` divided by ``q_mask.sum(dim=1)``.
     """
     gen = _gen(8)
     cases = []

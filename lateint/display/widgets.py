@@ -27,11 +27,15 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 
+import ipywidgets as w
 import torch
 
-from .highlight import token_spans  # a <span> per token, word pieces joined as in lateint.display.highlight
-from ..maxsim import Match, explain
 from ..lessons.side_by_side import EncodedQuery, SideBySide
+from ..maxsim import Match, explain
+from .highlight import (
+    token_spans,  # a <span> per token, word pieces joined as in lateint.display.highlight
+)
+from .plots import method_label
 
 __all__ = [
     "StepperState",
@@ -96,8 +100,8 @@ class StepperState:
         """Explain the current query against ``doc_id`` (the step is kept)."""
         d = self.index.doc_vectors(doc_id)  # raises a clear KeyError for an unknown id
         self.doc_id = doc_id
-        self.doc_tokens = self.index.doc_tokens[self.index.position(doc_id)]
-        self.matches: list[Match] = explain(self.query.vectors, d, self.query.tokens, self.doc_tokens)
+        self.document_tokens = self.index.document_tokens[self.index.position(doc_id)]
+        self.matches: list[Match] = explain(self.query.vectors, d, self.query.tokens, self.document_tokens)
         self._sim = self.query.vectors @ d.T  # (Lq, Ld) cosines
 
     def set_step(self, step: int) -> None:
@@ -214,7 +218,6 @@ def rankings_html(
     Each ranked cell is a ``<td data-method="m" data-rank="r" data-doc="id">``; the
     ``selected`` document is shown in bold.
     """
-    from .plots import method_label  # the same display names as the charts
 
     relevant = relevant or {}
     methods = list(rankings)
@@ -248,7 +251,6 @@ class QueryStepper:
     """
 
     def __init__(self, state: StepperState) -> None:
-        import ipywidgets as w
 
         self.state = state
         self._syncing = False
@@ -335,7 +337,7 @@ class QueryStepper:
             f"token <b style='color: {_PICKED}'>{html.escape(str(m.doc_token))}</b> at position {m.doc_position}, "
             f"similarity <b>{m.similarity:.3f}</b>. Running total {s.running_total:.3f} of {s.total:.3f}.</p>"
         )
-        self.doc_view.value = tokens_html(s.doc_tokens, s.similarities.tolist(), m.doc_position)
+        self.doc_view.value = tokens_html(s.document_tokens, s.similarities.tolist(), m.doc_position)
         self.bars_view.value = contributions_html(s.matches, s.step)
         self.ranking_view.value = rankings_html(s.rankings, s.relevant, s.doc_id)
 

@@ -30,9 +30,9 @@ from ..cache import encode
 from ..evaluate import evaluate_scores
 from ..index import MaxSimIndex
 
-__all__ = ["KINDS", "token_kind", "TokenVectors", "maxsim_quality", "win_shares", "token_shares", "mean_norms", "variants"]
+__all__ = ["TOKEN_KINDS", "token_kind", "TokenVectors", "maxsim_quality", "win_shares", "token_shares", "mean_norms", "variants"]
 
-KINDS = ("special", "punctuation", "word")
+TOKEN_KINDS = ("special", "punctuation", "word")
 _PUNCTUATION = set(string.punctuation)
 
 
@@ -52,14 +52,14 @@ class TokenVectors:
     Attributes:
         queries: one ``(Lq_i, dim)`` tensor per query, in ``ds.query_ids`` order.
         docs: one ``(Ld_j, dim)`` tensor per document, in ``ds.doc_ids`` order.
-        query_tokens, doc_tokens: the aligned token strings.
+        query_tokens, document_tokens: the aligned token strings.
         normalised: whether every vector has length 1.
     """
 
     queries: list[torch.Tensor]
     docs: list[torch.Tensor]
     query_tokens: list[list[str]]
-    doc_tokens: list[list[str]]
+    document_tokens: list[list[str]]
     normalised: bool = False
 
     @classmethod
@@ -80,7 +80,7 @@ class TokenVectors:
         """The same tokens with every vector scaled to length 1."""
         unit = torch.nn.functional.normalize
         return TokenVectors([unit(v, dim=-1) for v in self.queries], [unit(v, dim=-1) for v in self.docs],
-                            self.query_tokens, self.doc_tokens, normalised=True)
+                            self.query_tokens, self.document_tokens, normalised=True)
 
     def without(self, kinds: Sequence[str], side: str = "docs") -> TokenVectors:
         """A copy without the tokens of ``kinds`` (see :func:`token_kind`).
@@ -91,14 +91,14 @@ class TokenVectors:
 
         A text whose every token would go keeps them all (MaxSim needs at least one).
         """
-        bad = [k for k in kinds if k not in KINDS]
+        bad = [k for k in kinds if k not in TOKEN_KINDS]
         if bad or side not in ("docs", "both"):
-            raise ValueError(f"kinds must be among {KINDS} and side 'docs' or 'both'; got {list(kinds)}, {side!r}.")
-        docs, doc_tokens = _drop(self.docs, self.doc_tokens, kinds)
+            raise ValueError(f"kinds must be among {TOKEN_KINDS} and side 'docs' or 'both'; got {list(kinds)}, {side!r}.")
+        docs, document_tokens = _drop(self.docs, self.document_tokens, kinds)
         queries, query_tokens = (self.queries, self.query_tokens)
         if side == "both":
             queries, query_tokens = _drop(self.queries, self.query_tokens, kinds)
-        return TokenVectors(queries, docs, query_tokens, doc_tokens, self.normalised)
+        return TokenVectors(queries, docs, query_tokens, document_tokens, self.normalised)
 
 
 def _drop(vectors: list[torch.Tensor], tokens: list[list[str]], kinds: Sequence[str]):
@@ -127,7 +127,7 @@ def win_shares(ds, tv: TokenVectors) -> dict[str, float]:
     """Share of the maxes won by each kind of DOCUMENT token, over every (query, relevant doc) pair.
 
     For each query token, MaxSim picks one document token; this counts the kinds of
-    the picked tokens. Returns ``{kind: fraction}`` over :data:`KINDS`, summing to 1.
+    the picked tokens. Returns ``{kind: fraction}`` over :data:`TOKEN_KINDS`, summing to 1.
     """
     q_row = {qid: i for i, qid in enumerate(ds.query_ids)}
     d_row = {did: j for j, did in enumerate(ds.doc_ids)}
@@ -138,11 +138,11 @@ def win_shares(ds, tv: TokenVectors) -> dict[str, float]:
                 continue
             i, j = q_row[qid], d_row[did]
             picked = (tv.queries[i] @ tv.docs[j].T).argmax(dim=1)  # (Lq,) best doc token per query token
-            counts.update(token_kind(tv.doc_tokens[j][p]) for p in picked.tolist())
+            counts.update(token_kind(tv.document_tokens[j][p]) for p in picked.tolist())
     total = sum(counts.values())
     if total == 0:
         raise ValueError("The dataset's qrels hold no relevant (query, document) pair to count.")
-    return {kind: counts[kind] / total for kind in KINDS}
+    return {kind: counts[kind] / total for kind in TOKEN_KINDS}
 
 
 def token_shares(tv: TokenVectors) -> dict[str, float]:
@@ -151,17 +151,17 @@ def token_shares(tv: TokenVectors) -> dict[str, float]:
     Compare with :func:`win_shares`: a kind that wins more maxes than its share of the
     tokens punches above its weight.
     """
-    counts = Counter(token_kind(t) for toks in tv.doc_tokens for t in toks)
+    counts = Counter(token_kind(t) for toks in tv.document_tokens for t in toks)
     total = sum(counts.values())
-    return {kind: counts[kind] / total for kind in KINDS}
+    return {kind: counts[kind] / total for kind in TOKEN_KINDS}
 
 
 def mean_norms(tv: TokenVectors) -> dict[str, float]:
     """Average vector length of each kind of document token: ``{kind: mean L2 norm}``."""
     norms = torch.cat([v.norm(dim=-1) for v in tv.docs])
-    kinds = [token_kind(t) for toks in tv.doc_tokens for t in toks]
+    kinds = [token_kind(t) for toks in tv.document_tokens for t in toks]
     out = {}
-    for kind in KINDS:
+    for kind in TOKEN_KINDS:
         mask = torch.tensor([k == kind for k in kinds])
         if mask.any():
             out[kind] = norms[mask].mean().item()

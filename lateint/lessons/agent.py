@@ -23,10 +23,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..bm25 import STOPWORDS
+from ..bm25 import BM25, STOPWORDS
+from ..compare import METHODS, encode_corpus
 from ..evaluate import Run
+from ..index import MaxSimIndex, PooledIndex
 
-__all__ = ["Step", "Trace", "Searcher", "decompose", "read_entity", "run_agent", "searcher", "agent_run", "missed"]
+__all__ = ["Step", "Trace", "Searcher", "decompose", "read_entity", "trace_question", "searcher", "agent_run", "missed"]
 
 # (doc id, score) pairs, best first, for a query and a number of results.
 Searcher = Callable[[str, int], list[tuple[str, float]]]
@@ -103,7 +105,7 @@ def read_entity(text: str, question: str) -> str | None:
     return None
 
 
-def run_agent(question: str, search: Searcher, texts: Mapping[str, str], k: int = 1) -> Trace:
+def trace_question(question: str, search: Searcher, texts: Mapping[str, str], k: int = 1) -> Trace:
     """Answer-finding loop for one question: decompose, retrieve, read, retrieve again.
 
     Args:
@@ -142,18 +144,15 @@ def searcher(method: str, doc_ids: Sequence[str], texts: Sequence[str], encoder=
 
     Documents are encoded once (through the embedding cache); each query is encoded when searched.
     """
-    from ..compare import METHODS, encode_corpus
-    from ..index import MaxSimIndex, PooledIndex
 
     if method not in METHODS:
         raise ValueError(f"Unknown method {method!r}: choose from {METHODS}.")
     if method == "bm25":
-        from ..bm25 import BM25
 
         bm25 = BM25(doc_ids, texts)
 
         def search_bm25(query: str, k: int) -> list[tuple[str, float]]:
-            return list(bm25.search([query], ["q"], k=k).get("q", {}).items())
+            return bm25.search([query], k=k)[0]
 
         return search_bm25
     if encoder is None:
@@ -175,7 +174,7 @@ def agent_run(ds, search: Searcher, k: int = 1) -> tuple[Run, list[Trace]]:
     run: Run = {}
     traces = []
     for qid, question in ds.queries.items():
-        trace = run_agent(question, search, texts, k)
+        trace = trace_question(question, search, texts, k)
         seen = trace.retrieved
         run[qid] = {did: float(len(seen) - i) for i, did in enumerate(seen)}
         traces.append(trace)

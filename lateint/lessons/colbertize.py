@@ -31,6 +31,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
+
+from ..encoders import model_folder
+from ..evaluate import evaluate_scores
+from ..index import MaxSimIndex
 
 __all__ = ["random_projection", "project", "colbertize", "projection_sweep", "plot_projection_sweep"]
 
@@ -90,9 +95,7 @@ def colbertize(
         model.safetensors (``bert.*`` weights + ``linear.weight`` of shape ``(dim, hidden)``),
         the tokenizer files and artifact.metadata (the ColBERT settings).
     """
-    from safetensors.torch import load_file, save_file
 
-    from ..encoders import model_folder
 
     src = model_folder(base)
     config_file, weights_file = src / "config.json", src / "model.safetensors"
@@ -155,8 +158,6 @@ def projection_sweep(
     Returns:
         ``{dim: {metric: value, "bytes_per_doc": mean float16 storage of one document, in bytes (int)}}``.
     """
-    from ..evaluate import evaluate_scores
-    from ..index import MaxSimIndex
 
     if len(doc_vectors) != len(ds.doc_ids) or len(query_vectors) != len(ds.query_ids):
         raise ValueError(

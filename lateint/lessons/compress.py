@@ -3,7 +3,7 @@
 A single-vector retriever stores ONE vector per document; late interaction stores
 one per token, a few hundred times more. Three levers shrink that, and they combine:
 
-- fewer vectors: :func:`pool_tokens` merges a document's similar tokens into their
+- fewer vectors: :func:`merge_tokens` merges a document's similar tokens into their
   mean (hierarchical clustering, as in Clavié, Chaffin and Adams 2024, "Reducing the
   Footprint of Multi-Vector Retrieval with Minimal Performance Impact via Token Pooling");
 - fewer dimensions: :func:`fit_pca` finds the directions that carry most of the
@@ -30,10 +30,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ..maxsim import _describe
+from ..maxsim import describe
 
 __all__ = [
-    "pool_tokens",
+    "merge_tokens",
     "token_groups",
     "merged_tokens",
     "PCA",
@@ -95,7 +95,7 @@ def merged_tokens(words: Sequence[str], groups: torch.Tensor) -> list[list[str]]
     return [out[g] for g in sorted(out)]
 
 
-def pool_tokens(vectors: Sequence[torch.Tensor], pool_factor: int, protected: int = 1) -> list[torch.Tensor]:
+def merge_tokens(vectors: Sequence[torch.Tensor], pool_factor: int, protected: int = 1) -> list[torch.Tensor]:
     """Merge each document's similar token vectors, keeping about ``1/pool_factor`` of them.
 
     Each group of :func:`token_groups` is replaced by the mean of its vectors (not
@@ -207,7 +207,7 @@ def quantize_int8(vectors: torch.Tensor, per: str = "vector") -> Int8Vectors:
     of every number is at most half its scale.
     """
     if not isinstance(vectors, torch.Tensor) or vectors.dim() != 2:
-        raise ValueError(f"quantize_int8 needs a (n, dim) tensor; got {_describe(vectors)}. Use torch.cat on a list.")
+        raise ValueError(f"quantize_int8 needs a (n, dim) tensor; got {describe(vectors)}. Use torch.cat on a list.")
     if per not in ("vector", "dimension"):
         raise ValueError(f"per must be 'vector' or 'dimension', got {per!r}.")
     x = vectors.float()
@@ -297,7 +297,7 @@ class ResidualCodec:
     def encode(self, vectors: torch.Tensor) -> ResidualCodes:
         """``(n, dim)`` float -> :class:`ResidualCodes`."""
         if not isinstance(vectors, torch.Tensor) or vectors.dim() != 2 or vectors.shape[1] != self.centroids.shape[1]:
-            raise ValueError(f"encode needs a (n, {self.centroids.shape[1]}) tensor; got {_describe(vectors)}.")
+            raise ValueError(f"encode needs a (n, {self.centroids.shape[1]}) tensor; got {describe(vectors)}.")
         x = vectors.float()
         ids = _nearest(x, self.centroids)
         residual = x - self.centroids[ids]
@@ -328,7 +328,7 @@ def kmeans(vectors: torch.Tensor, k: int, iterations: int = 10, seed: int = 0) -
     because the assignment is one matrix product (scipy's ``kmeans2`` takes minutes here).
     """
     if not isinstance(vectors, torch.Tensor) or vectors.dim() != 2:
-        raise ValueError(f"kmeans needs a (n, dim) tensor; got {_describe(vectors)}.")
+        raise ValueError(f"kmeans needs a (n, dim) tensor; got {describe(vectors)}.")
     if not 1 <= k <= vectors.shape[0]:
         raise ValueError(f"k must be between 1 and the number of vectors ({vectors.shape[0]}), got {k}.")
     x = vectors.float()
@@ -465,7 +465,7 @@ def compress_corpus(
     queries = _check_docs(queries, "queries")
     shared: list[torch.Tensor] = []
     if setting.pool_factor > 1:
-        docs = pool_tokens(docs, setting.pool_factor)
+        docs = merge_tokens(docs, setting.pool_factor)
     if setting.dim is not None:
         pca = fit_pca(docs, setting.dim, seed=seed)
         pca = PCA(pca.components.half().float(), pca.energy)  # stored in float16: project with exactly that
@@ -505,7 +505,7 @@ def compress_each(
     pooled: dict[int, list[torch.Tensor]] = {1: _check_docs(docs, "docs")}
     for setting in settings:
         if setting.pool_factor not in pooled:
-            pooled[setting.pool_factor] = pool_tokens(pooled[1], setting.pool_factor)
+            pooled[setting.pool_factor] = merge_tokens(pooled[1], setting.pool_factor)
         yield setting, compress_corpus(pooled[setting.pool_factor], queries, dataclasses.replace(setting, pool_factor=1), seed)
 
 
@@ -514,11 +514,11 @@ def compress_each(
 
 def _check_docs(vectors: Sequence[torch.Tensor], name: str) -> list[torch.Tensor]:
     if isinstance(vectors, torch.Tensor) or not isinstance(vectors, Sequence) or len(vectors) == 0:
-        raise ValueError(f"{name} must be a non-empty list of (L_i, dim) tensors, got {_describe(vectors)}.")
+        raise ValueError(f"{name} must be a non-empty list of (L_i, dim) tensors, got {describe(vectors)}.")
     for i, v in enumerate(vectors):
         if not isinstance(v, torch.Tensor) or v.dim() != 2 or v.shape[0] == 0 or v.shape[1] != vectors[0].shape[1]:
             raise ValueError(
-                f"{name}[{i}] must be a non-empty (L, dim) tensor with the same dim as {name}[0], got {_describe(v)}."
+                f"{name}[{i}] must be a non-empty (L, dim) tensor with the same dim as {name}[0], got {describe(v)}."
             )
     return list(vectors)
 
@@ -526,7 +526,7 @@ def _check_docs(vectors: Sequence[torch.Tensor], name: str) -> list[torch.Tensor
 def _flat(vectors: torch.Tensor | Sequence[torch.Tensor], name: str) -> torch.Tensor:
     if isinstance(vectors, torch.Tensor):
         if vectors.dim() != 2 or vectors.shape[0] == 0:
-            raise ValueError(f"{name} must be a non-empty (n, dim) tensor, got {_describe(vectors)}.")
+            raise ValueError(f"{name} must be a non-empty (n, dim) tensor, got {describe(vectors)}.")
         return vectors
     return torch.cat(_check_docs(vectors, name))
 

@@ -22,10 +22,11 @@ from typing import TypeVar
 
 import torch
 
-from .compress import Compression, compress_each
+from ..display.tables import format_table
 from ..evaluate import evaluate, evaluate_scores
 from ..index import MaxSimIndex, PooledIndex
 from ..rerank import two_stage_search
+from .compress import Compression, compress_each
 
 __all__ = [
     "POOLED",
@@ -102,7 +103,6 @@ def footprint(
 
 def format_footprint(table: Mapping[str, Mapping[str, float]]) -> str:
     """A :func:`footprint` table as aligned text, each column rounded to what it can tell."""
-    from ..display.tables import format_table
 
     return format_table({
         label: {"vectors/doc": f"{r['vectors/doc']:.1f}", "bytes/doc": f"{r['bytes/doc']:,.0f}",

@@ -31,9 +31,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ..compare import retrieve_all
 from ..data import BeirDataset
+from ..evaluate import Qrels, evaluate, ranked_doc_ids
 from .demo import needle_haystack
-from ..evaluate import Qrels, ranked_doc_ids
 
 __all__ = [
     "PairProbe",
@@ -211,7 +212,6 @@ def probe_outcomes(probe: PairProbe, encoder=None, methods: Sequence[str] = ("po
     Every document of the probe is scored for every query (pooled and MaxSim share one
     forward pass, see :func:`lateint.compare.retrieve_all`).
     """
-    from ..compare import retrieve_all
 
     runs = retrieve_all(probe.dataset, encoder, methods, k=len(probe.dataset.corpus))
     return {m: pair_outcomes(probe, run) for m, run in runs.items()}
@@ -337,7 +337,6 @@ def recall_gap(runs: Mapping[str, Mapping[str, Mapping[str, float]]], qrels: Qre
 
     Returns ``{run name: {"recall@k": ..., "all found@k": ..., "gap to perfect": ...}}``.
     """
-    from ..evaluate import evaluate
 
     table = {}
     for name, run in runs.items():
@@ -415,8 +414,6 @@ def attribute_sweep(
     Returns ``{method: [recall@k at each n]}``: how recall falls as each document
     lists more attributes besides the ones asked about.
     """
-    from ..compare import retrieve_all
-    from ..evaluate import evaluate
 
     out: dict[str, list[float]] = {m: [] for m in methods}
     for n in n_others:

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import torch
 
 from ..compare import encode_corpus
+from ..index import maxsim_scores
 from .demo import NEEDLE, NEEDLE_DOC_ID, NEEDLE_QUERY, demo_corpus, needle_haystack
-from ..maxsim import maxsim_scores_ragged
 
 __all__ = ["DEFAULT_N_FILLER", "NEAR_MISSES", "NeedleResult", "default_distractors", "haystacks", "needle_experiment"]
 
@@ -199,7 +199,7 @@ def needle_experiment(
 
     q_tokens = q["tokens"][0]
     pooled = (docs["pooled"] @ q["pooled"][0]).float()  # (all docs,) cosines
-    maxsim = maxsim_scores_ragged([q_tokens], docs["tokens"])[0] / q_tokens.shape[0]  # (all docs,)
+    maxsim = maxsim_scores([q_tokens], docs["tokens"])[0] / q_tokens.shape[0]  # (all docs,)
 
     shape = (len(n_filler), len(seeds))
     scores, baseline, ranks = {}, {}, {}

@@ -14,6 +14,7 @@ both for two runs on the same queries:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -158,7 +159,6 @@ def plot_paired(p: Paired, a_name: str, b_name: str, ax=None):
     Dots above the diagonal are queries ``b`` wins; identical pairs are stacked, so
     their count is written next to them. Returns the matplotlib Axes.
     """
-    from collections import Counter
 
     import matplotlib.pyplot as plt
 

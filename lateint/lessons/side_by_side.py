@@ -47,7 +47,7 @@ class SideBySide:
 
     Attributes:
         doc_ids, doc_texts: the documents, in order.
-        doc_tokens: each document's token strings, aligned with its token vectors.
+        document_tokens: each document's token strings, aligned with its token vectors.
         pooled, maxsim: the two indexes.
     """
 
@@ -61,7 +61,7 @@ class SideBySide:
         vecs = encode_corpus(encoder, self.doc_texts, "documents", cache, show_progress=False)
         self.pooled = PooledIndex(self.doc_ids, vecs["pooled"])
         self.maxsim = MaxSimIndex(self.doc_ids, vecs["tokens"])
-        self.doc_tokens = encoder.document_tokens(self.doc_texts)
+        self.document_tokens = encoder.document_tokens(self.doc_texts)
         self._docs = self.maxsim.documents()
         self._position = {did: i for i, did in enumerate(self.doc_ids)}
 
