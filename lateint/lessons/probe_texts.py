@@ -1,0 +1,112 @@
+"""The texts behind lesson 06's probes (:mod:`lateint.lessons.failures`): data, not code.
+
+The comment above each table says what one row holds. ``NEGATION_PAIRS`` and
+``IDENTIFIER_PAIRS`` feed the pair probes, ``PEOPLE`` the multi-hop set.
+"""
+
+# (topic id, affirmative document, negated document, affirmative query, negated query).
+# The two documents differ by the word "not" and nothing else.
+NEGATION_PAIRS = [
+    ("museum", "The city museum is open to visitors on Mondays.",
+     "The city museum is not open to visitors on Mondays.",
+     "museum that is open on Mondays", "museum that is not open on Mondays"),
+    ("vaccine", "In the trial, the vaccine was effective in adults over sixty.",
+     "In the trial, the vaccine was not effective in adults over sixty.",
+     "vaccine effective for people over sixty", "vaccine not effective for people over sixty"),
+    ("mushroom", "This mushroom is safe to eat once it has been cooked.",
+     "This mushroom is not safe to eat once it has been cooked.",
+     "mushroom that is safe to eat when cooked", "mushroom that is not safe to eat when cooked"),
+    ("bridge", "The old bridge is suitable for heavy lorries.",
+     "The old bridge is not suitable for heavy lorries.",
+     "bridge suitable for heavy trucks", "bridge not suitable for heavy trucks"),
+    ("allergy", "The patient was allergic to penicillin.",
+     "The patient was not allergic to penicillin.",
+     "patient allergic to penicillin", "patient who is not allergic to penicillin"),
+    ("hotel", "Dogs are allowed in the rooms of the harbour hotel.",
+     "Dogs are not allowed in the rooms of the harbour hotel.",
+     "hotel where dogs are allowed in the rooms", "hotel where dogs are not allowed in the rooms"),
+    ("contract", "The supply contract was signed before the deadline.",
+     "The supply contract was not signed before the deadline.",
+     "contract signed before the deadline", "contract not signed before the deadline"),
+    ("software", "The accounting software is compatible with older versions of Windows.",
+     "The accounting software is not compatible with older versions of Windows.",
+     "software compatible with old Windows versions", "software not compatible with old Windows versions"),
+    ("river", "This summer the river water is safe for swimming.",
+     "This summer the river water is not safe for swimming.",
+     "river safe to swim in this summer", "river not safe to swim in this summer"),
+    ("trial", "The defendant was found guilty of fraud.",
+     "The defendant was not found guilty of fraud.",
+     "defendant found guilty of fraud", "defendant not found guilty of fraud"),
+    ("species", "The flightless parrot is native to New Zealand.",
+     "The flightless parrot is not native to New Zealand.",
+     "parrot native to New Zealand", "parrot not native to New Zealand"),
+    ("flight", "The morning flight to Oslo was delayed by the storm.",
+     "The morning flight to Oslo was not delayed by the storm.",
+     "Oslo flight delayed by the storm", "Oslo flight not delayed by the storm"),
+]
+
+
+# (topic id, document template with {}, the two values, query template with {}).
+# Both documents are the template filled with one value: they differ only there.
+IDENTIFIER_PAIRS = [
+    ("error", "Error code {} means that the backup drive is full.", ("E-4012", "E-4021"),
+     "what does error code {} mean"),
+    ("dose", "The usual adult dose is {} mg twice a day.", ("40", "400"), "adult dose of {} mg twice daily"),
+    ("year", "The stone bridge over the river opened in {}.", ("1932", "1923"), "bridge that opened in {}"),
+    ("version", "The memory leak was fixed in version {} of the library.", ("3.11.2", "3.12.1"),
+     "memory leak fixed in version {}"),
+    ("flight", "Flight {} to Lisbon boards at gate 14.", ("BA2491", "BA2419"), "gate for flight {}"),
+    ("part", "Replacement filter {} fits the kitchen tap.", ("77-A310", "77-A301"), "kitchen tap filter {}"),
+    ("room", "The statistics seminar takes place in room {}.", ("2.107", "2.170"), "seminar in room {}"),
+    ("phone", "For billing questions, call extension {}.", ("5832", "5823"), "billing questions extension {}"),
+    ("invoice", "Invoice {} was paid on Friday.", ("INV-88213", "INV-88231"), "was invoice {} paid"),
+    ("storage", "Store the vaccine at {} degrees Celsius.", ("8", "18"), "store vaccine at {} degrees"),
+    ("gene", "Inherited mutations in {} raise the risk of breast cancer.", ("BRCA1", "BRCA2"),
+     "breast cancer risk from {} mutations"),
+    ("bus", "Bus {} runs to the airport every twenty minutes.", ("47", "74"), "bus {} to the airport"),
+]
+
+
+# (person, owns, plays, lives in, and the three documents: one fact each, name first).
+PEOPLE = [
+    ("Mara", "red bicycle", "oboe", "Tallinn",
+     "Mara owns the red bicycle that is always chained outside the bakery.",
+     "Mara plays the oboe in a small chamber orchestra.",
+     "Mara lives in Tallinn, close to the old harbour."),
+    ("Tomas", "green canoe", "cello", "Porto",
+     "Tomas owns the green canoe and paddles it on the lake at dawn.",
+     "Tomas plays the cello at weddings and funerals.",
+     "Tomas lives in Porto, in a flat above a tile shop."),
+    ("Ines", "yellow kite", "trumpet", "Ghent",
+     "Ines owns the yellow kite that won the beach festival last spring.",
+     "Ines plays the trumpet in the university brass band.",
+     "Ines lives in Ghent with two cats and a parrot."),
+    ("Felix", "silver van", "harp", "Bergen",
+     "Felix owns the silver van parked behind the post office.",
+     "Felix plays the harp, an instrument he learned from his aunt.",
+     "Felix lives in Bergen, where it rains most of the year."),
+    ("Priya", "blue scooter", "banjo", "Lyon",
+     "Priya owns the blue scooter with a basket full of library books.",
+     "Priya plays the banjo on Friday nights at a folk club.",
+     "Priya lives in Lyon and cycles to work along the river."),
+    ("Oskar", "orange tent", "accordion", "Graz",
+     "Oskar owns the orange tent that the hiking club borrows every summer.",
+     "Oskar plays the accordion at the Sunday market.",
+     "Oskar lives in Graz, near the clock tower."),
+    ("Lena", "white sailboat", "clarinet", "Cork",
+     "Lena owns the white sailboat moored at the end of the pier.",
+     "Lena plays the clarinet in a jazz quartet.",
+     "Lena lives in Cork, above her sister's bookshop."),
+    ("Ravi", "brown horse", "drums", "Turku",
+     "Ravi owns the brown horse that grazes in the field by the school.",
+     "Ravi plays the drums in a band that rehearses in his garage.",
+     "Ravi lives in Turku and swims in the sea all year."),
+    ("Chloe", "purple umbrella", "violin", "Bologna",
+     "Chloe owns the purple umbrella that everyone in the office borrows.",
+     "Chloe plays the violin in the city's youth symphony.",
+     "Chloe lives in Bologna, a short walk from the university."),
+    ("Emil", "black motorbike", "flute", "Utrecht",
+     "Emil owns the black motorbike that is louder than any car on the street.",
+     "Emil plays the flute every evening on his balcony.",
+     "Emil lives in Utrecht, beside a canal full of houseboats."),
+]
