@@ -1,0 +1,29 @@
+"""Each lesson's helpers: the code behind one notebook's experiments, tested like the core.
+
+Which lesson owns which module (as d2l marks the chapter that owns each helper):
+
+=======================================  ==============================================================
+lesson                                   modules
+=======================================  ==============================================================
+00 setup, and every lesson after it      :mod:`~lateint.lessons.demo` (a small corpus with a planted
+                                         "needle" fact), :mod:`~lateint.lessons.side_by_side`
+                                         (pooled and MaxSim search side by side)
+01 one vector dilutes                    :mod:`~lateint.lessons.needle` (the needle-in-a-haystack curve)
+02 MaxSim by hand                        :mod:`~lateint.lessons.ablation` (normalisation, special tokens,
+                                         skiplists)
+03 ColBERT in practice                   :mod:`~lateint.lessons.colbertize` (ColBERT's mechanics on any
+                                         encoder), :mod:`~lateint.lessons.hybrid` (score fusion)
+04 out of domain                         :mod:`~lateint.lessons.domain` (distance from the model's
+                                         domain), :mod:`~lateint.lessons.perquery` (per-query wins and
+                                         losses, paired intervals), :mod:`~lateint.lessons.hybrid`
+05 cost and speed                        :mod:`~lateint.lessons.compress` (token merging and settings),
+                                         :mod:`~lateint.lessons.codecs` (PCA, int8, residual codes),
+                                         :mod:`~lateint.lessons.cost` (bytes and time against quality)
+06 where retrieval still breaks          :mod:`~lateint.lessons.failures` (probes; their texts in
+                                         :mod:`~lateint.lessons.probe_texts`), :mod:`~lateint.lessons.agent`
+                                         (a small offline agent loop)
+=======================================  ==============================================================
+
+A lesson's plot that draws one helper's result lives beside that helper (e.g.
+``cost.plot_footprint``); chart types several lessons share live in :mod:`lateint.display.plots`.
+"""
