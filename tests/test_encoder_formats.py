@@ -62,7 +62,7 @@ def test_projection_markers_augmentation_skiplist(fixture, request):
     f = enc.format
     # the projection: 32-d BERT states -> 16-d ColBERT vectors
     assert enc.model.config.hidden_size == 32 and enc.dim == 16
-    assert len(enc.projection.layers) == 1 and enc.projection.layers[0].weight.shape == (16, 32)
+    assert len(enc.projection.layers) == 1 and enc.projection.layers[0].linear.weight.shape == (16, 32)
     # query augmentation: every query is exactly query_length vectors, padded with [MASK]
     qt = enc.query_tokens(["hello world"])[0]
     assert f.query_length == 12 and len(qt) == 12

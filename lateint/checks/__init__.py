@@ -449,7 +449,7 @@ def _raw_hidden(encoder, texts: Sequence[str], is_query: bool) -> tuple[torch.Te
     """The encoder's last hidden states for ``texts`` in ONE padded batch, and the attention mask."""
     enc = encoder.tokenize(list(texts), is_query)
     with torch.inference_mode():
-        hidden = encoder._forward(enc["input_ids"], enc["attention_mask"])
+        hidden = encoder.token_states(enc["input_ids"], enc["attention_mask"])
     return hidden.float(), enc["attention_mask"].bool()
 
 
