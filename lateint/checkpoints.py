@@ -11,25 +11,22 @@
 (c) **PyLate** (``lightonai/GTE-ModernColBERT-v1``): ``modules.json`` listing a Transformer and
     Dense projection folders, settings in ``config_sentence_transformers.json``.
 
-Defaults used when a checkpoint does not state a setting (they are the original libraries'
-own defaults: colbert-ai's ``ColBERTConfig`` in ``colbert/infra/config/settings.py`` and
-PyLate's ``ColBERT.__init__`` in ``pylate/models/colbert.py``):
+Defaults for settings a checkpoint leaves out are the original libraries' own (colbert-ai's
+``ColBERTConfig``, colbert/infra/config/settings.py; PyLate's ``ColBERT``, pylate/models/colbert.py):
 
-=====================  =================================  ============================  ==============================
-setting                plain Hugging Face                 Stanford ColBERT              PyLate
-=====================  =================================  ============================  ==============================
-query length           ``max_seq_length``, else the       ``query_maxlen``: 32          ``query_length``: 32
-                       tokenizer's limit (at most 512)
-document length        as the query length                ``doc_maxlen``: **220**       ``document_length``: 180
-query / doc marker     none                               ``query_token_id``            ``query_prefix``: ``"[Q] "``
-                                                          ``[unused0]`` / ``[unused1]`` ``document_prefix``: ``"[D] "``
-query augmentation     no                                 always ([MASK] padding)       ``do_query_expansion``: true
-attend to the [MASK]s  \u2013                                  ``attend_to_mask_tokens``:    ``attend_to_expansion_tokens``:
-                                                          false                         false
-skiplist (documents)   none                               ``mask_punctuation``: true    ``skiplist_words``:
-                                                          (string.punctuation)          string.punctuation
-pooling                ``1_Pooling``, else mean           mean                          mean
-=====================  =================================  ============================  ==============================
+==================  ===========================  ===============================  ==================================
+setting             plain Hugging Face           Stanford (artifact.metadata)     PyLate (config_sentence_transformers)
+==================  ===========================  ===============================  ==================================
+query length        max_seq_length, else the     query_maxlen = 32                query_length = 32
+                    tokenizer's limit (<= 512)
+document length     the same                     doc_maxlen = **220**             document_length = 180
+markers             none                         query_token_id = [unused0],      query_prefix = "[Q] ",
+                                                 doc_token_id = [unused1]         document_prefix = "[D] "
+query augmentation  no                           always                           do_query_expansion = true
+attend to [MASK]s   -                            attend_to_mask_tokens = false    attend_to_expansion_tokens = false
+skiplist            none                         mask_punctuation = true          skiplist_words = string.punctuation
+pooling             1_Pooling, else mean         mean                             mean
+==================  ===========================  ===============================  ==================================
 
 Every length is in tokens, [CLS], [SEP] and the marker included, and is capped at the model's
 ``max_position_embeddings``. Only safetensors weights are read unless ``allow_pickle=True``;
@@ -44,21 +41,13 @@ import os
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import torch
 
 __all__ = [
-    "EncoderLoadError",
-    "EncoderFormat",
-    "Dense",
-    "Projection",
-    "detect_format",
-    "read_checkpoint",
-    "download",
-    "check_weights",
-    "load_tokenizer",
-    "load_backbone",
-    "fingerprint",
+    "EncoderLoadError", "EncoderFormat", "Dense", "Projection", "detect_format", "read_checkpoint", "marker_id",
+    "skiplist_ids", "download", "check_weights", "load_tokenizer", "load_backbone", "fingerprint",
 ]
 
 # What we fetch from a hub repository: configs, tokenizers and safetensors weights only.
@@ -274,6 +263,37 @@ def _pylate_dense(sub: Path, allow_pickle: bool) -> Dense:
                 )
             residual = _linear(r, None)
     return Dense(_linear(weight, bias), residual)
+
+
+# --------------------------------------------------------------------- vocabulary
+
+
+def marker_id(tokenizer, marker: str | None) -> int | None:
+    """The vocabulary id of a format's marker token (``None`` for no marker); raises ``EncoderLoadError``
+    when the tokenizer does not know it."""
+    if marker is None:
+        return None
+    idx = _vocab_id(tokenizer, marker)
+    if idx is None:
+        raise EncoderLoadError(
+            f"The marker token {marker!r} is not in this checkpoint's vocabulary; its tokenizer files do not "
+            "match its ColBERT config."
+        )
+    return idx
+
+
+def skiplist_ids(tokenizer, tokens: Sequence[str]) -> set[int]:
+    """Vocabulary ids of a skiplist's ``tokens``, leaving out those missing from the vocabulary (their [UNK] id would
+    drop every unknown word of a document)."""
+    return {i for i in (_vocab_id(tokenizer, t) for t in tokens) if i is not None}
+
+
+def _vocab_id(tokenizer, token: str) -> int | None:
+    """The id of ``token``, or ``None`` when it is not in the vocabulary (the tokenizer says [UNK] or None)."""
+    i = tokenizer.convert_tokens_to_ids(token)
+    if i is None or (i == tokenizer.unk_token_id and token != tokenizer.unk_token):
+        return None
+    return int(i)
 
 
 # --------------------------------------------------------------------- files

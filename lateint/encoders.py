@@ -1,22 +1,13 @@
 """Turn text into token vectors (for MaxSim) or one pooled vector (for cosine).
 
-One entry point, :func:`load_encoder`, reads three checkpoint formats and hides
-their differences behind one :class:`Encoder`:
-
-(a) a plain Hugging Face encoder (the embedded default ``all-MiniLM-L6-v2``,
-    ``BAAI/bge-small-en-v1.5``...): token vectors are the last hidden states, the
-    pooled vector is the model's own pooling (mean for MiniLM), as
-    sentence-transformers computes it;
-(b) a Stanford ColBERT checkpoint (``colbert-ir/colbertv2.0``,
-    ``answerdotai/answerai-colbert-small-v1``): BERT + a small linear projection
-    stored beside it as ``linear.weight``, ``[Q]``/``[D]`` marker tokens, queries
-    padded with ``[MASK]`` up to the query length ("query augmentation"),
-    punctuation dropped from documents, L2 normalisation;
-(c) a PyLate / sentence-transformers ColBERT checkpoint
-    (``lightonai/GTE-ModernColBERT-v1``): ``modules.json`` with Dense projection
-    modules, prefixes, lengths and skiplist from ``config_sentence_transformers.json``.
-
-How each format is read, and the defaults for settings a checkpoint leaves out, are in
+One entry point, :func:`load_encoder`, reads three checkpoint formats and hides their differences
+behind one :class:`Encoder`: (a) a plain Hugging Face encoder (the embedded default
+``all-MiniLM-L6-v2``): token vectors are the last hidden states, the pooled vector is the model's
+own pooling, as sentence-transformers computes it; (b) a Stanford ColBERT checkpoint
+(``colbert-ir/colbertv2.0``) and (c) a PyLate checkpoint (``lightonai/GTE-ModernColBERT-v1``):
+BERT + a small projection, ``[Q]``/``[D]`` marker tokens, queries padded with ``[MASK]`` up to
+the query length ("query augmentation"), punctuation dropped from documents, L2 normalisation.
+How each format is read, and the defaults for what a checkpoint leaves out, are in
 :mod:`lateint.checkpoints`.
 
 Conventions (all formats):
@@ -24,8 +15,8 @@ Conventions (all formats):
   tensor of shape ``(L_i, dim)`` per text, holding only the tokens that take part
   in MaxSim. ``query_tokens`` / ``document_tokens`` return the matching token strings.
 - ``encode_pooled`` returns one float32 tensor of shape ``(n, dim)``.
-- Masks are ``(n, L)``: True (or 1) marks a real token, False (or 0) padding. The
-  0/1 integer masks tokenizers return are accepted wherever a mask goes in.
+- Masks are ``(n, L)``: True (or 1) marks a real token, False (or 0) padding; the 0/1
+  integer masks tokenizers return are accepted wherever a mask goes in.
 - Marker tokens show as ``[Q]`` / ``[D]`` in token strings, whichever vocabulary entry
   the checkpoint uses for them (``[unused0]`` in Stanford ColBERT, ``[Q] `` in PyLate).
 - Only safetensors weights are read unless ``allow_pickle=True``; remote code is never run.
@@ -44,18 +35,8 @@ from typing import Sequence
 
 import torch
 
-from .checkpoints import (
-    EncoderFormat,
-    EncoderLoadError,
-    Projection,
-    check_weights,
-    detect_format,
-    download,
-    fingerprint,
-    load_backbone,
-    load_tokenizer,
-    read_checkpoint,
-)
+from .checkpoints import EncoderFormat, EncoderLoadError, Projection, check_weights, detect_format, download
+from .checkpoints import fingerprint, load_backbone, load_tokenizer, marker_id, read_checkpoint, skiplist_ids
 from .pooling import pool
 
 __all__ = ["Encoder", "EncoderFormat", "load_encoder", "detect_format", "model_folder", "DEFAULT_MODEL", "EncoderLoadError"]
@@ -92,9 +73,9 @@ class Encoder:
         self.batch_size = batch_size
         self.normalize = normalize
         self.fingerprint = fingerprint
-        self._skip_ids = _token_ids(tokenizer, fmt.skiplist)
-        self._query_marker_id = _marker_id(tokenizer, fmt.query_marker)
-        self._doc_marker_id = _marker_id(tokenizer, fmt.doc_marker)
+        self._skip_ids = skiplist_ids(tokenizer, fmt.skiplist)
+        self._query_marker_id = marker_id(tokenizer, fmt.query_marker)
+        self._doc_marker_id = marker_id(tokenizer, fmt.doc_marker)
 
     def __repr__(self) -> str:
         f = self.format
@@ -182,18 +163,16 @@ class Encoder:
     def warn_if_truncated(self, texts: Sequence[str], is_query: bool) -> list[int]:
         """Token counts of each text (:meth:`token_counts`); warns (``UserWarning``) when some
         exceed the query or document length, naming how many and how to avoid it."""
-        texts = _check_texts(texts)
-        counts = self._counts(self._split(texts), is_query)
+        counts = self.token_counts(texts, is_query)
         self._warn_about(counts, is_query)
         return counts
 
     def _split(self, texts: list[str]) -> dict[str, list[list[int]]]:
         """Each text tokenized once, special tokens included, nothing cut: ``input_ids`` and
         ``special_tokens_mask`` (1 where the tokenizer added [CLS], [SEP]...), one list per text."""
-        return self.tokenizer(
-            texts, truncation=False, return_special_tokens_mask=True, return_attention_mask=False,
-            return_token_type_ids=False,
-        )
+        tok = self.tokenizer
+        return tok(texts, truncation=False, return_special_tokens_mask=True, return_attention_mask=False,
+                   return_token_type_ids=False)
 
     def _marker(self, is_query: bool) -> int | None:
         return self._query_marker_id if is_query else self._doc_marker_id
@@ -434,30 +413,6 @@ def _insert_after_first(t: torch.Tensor, value: int) -> torch.Tensor:
     """``(n, L) -> (n, L+1)``: put ``value`` at position 1, right after [CLS]."""
     col = torch.full((t.shape[0], 1), value, dtype=t.dtype)
     return torch.cat([t[:, :1], col, t[:, 1:]], dim=1)
-
-
-def _marker_id(tokenizer, marker: str | None) -> int | None:
-    if marker is None:
-        return None
-    idx = tokenizer.convert_tokens_to_ids(marker)
-    if idx is None or (idx == tokenizer.unk_token_id and marker != tokenizer.unk_token):
-        raise EncoderLoadError(
-            f"The marker token {marker!r} is not in this checkpoint's vocabulary; its tokenizer files do not "
-            "match its ColBERT config."
-        )
-    return idx
-
-
-def _token_ids(tokenizer, tokens: Sequence[str]) -> set[int]:
-    """Vocabulary ids of ``tokens``. A token missing from the vocabulary is left out: the tokenizer would
-    give it the [UNK] id (or ``None``), and dropping [UNK] would drop every unknown word of a document."""
-    ids = set()
-    for t in tokens:
-        i = tokenizer.convert_tokens_to_ids(t)
-        if i is None or (i == tokenizer.unk_token_id and t != tokenizer.unk_token):
-            continue
-        ids.add(int(i))
-    return ids
 
 
 def _length(asked: int | None, default: int, limit: int, name: str) -> int:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from checkpoints import pylate_reference_encode, stanford_reference_encode
+from checkpoints import make_pylate_colbert, pylate_reference_encode, stanford_reference_encode
 from lateint import load_encoder, maxsim_scores_ragged
 from lateint.encoders import EncoderLoadError, detect_format
 
@@ -130,13 +130,8 @@ def test_broken_checkpoints_give_clear_errors(stanford_ckpt, pylate_ckpt, tmp_pa
 PYLATE_PYTHON = os.environ.get("LATEINT_PYLATE_PYTHON")
 
 
-@pytest.mark.skipif(
-    not PYLATE_PYTHON,
-    reason="set LATEINT_PYLATE_PYTHON to a Python with PyLate installed (its own venv) to cross-check against PyLate",
-)
-@pytest.mark.parametrize("fixture", ["stanford_ckpt", "pylate_ckpt"])
-def test_same_embeddings_and_scores_as_pylate(fixture, request, tmp_path):
-    path = request.getfixturevalue(fixture)
+def pylate_encode(path, tmp_path):
+    """PyLate's own token vectors of QUERIES and DOCS (run in its own Python), and what it reports."""
     texts = tmp_path / "texts.json"
     texts.write_text(json.dumps({"queries": QUERIES, "documents": DOCS}))
     out = tmp_path / "pylate.npz"
@@ -145,9 +140,52 @@ def test_same_embeddings_and_scores_as_pylate(fixture, request, tmp_path):
     data = np.load(out)
     ref_q = [torch.from_numpy(data[f"query_{i}"]) for i in range(len(QUERIES))]
     ref_d = [torch.from_numpy(data[f"document_{i}"]) for i in range(len(DOCS))]
+    info = json.loads(str(data["info"]))
+    info["tokens"] = {kind: (torch.from_numpy(data[f"{kind}_input_ids"]), torch.from_numpy(data[f"{kind}_attention_mask"]))
+                      for kind in ("query", "document")}
+    return ref_q, ref_d, info
+
+
+def assert_same_tokens(enc, info):
+    """lateint's token ids and attention masks are PyLate's (padding ids may differ where the mask is 0)."""
+    for kind, texts in (("query", QUERIES), ("document", DOCS)):
+        ids, mask = info["tokens"][kind]
+        ours = enc.tokenize(texts, is_query=kind == "query")
+        assert torch.equal(ours["attention_mask"], mask)
+        assert torch.equal(ours["input_ids"][mask.bool()], ids[mask.bool()])
+        if kind == "query":  # query augmentation: the [MASK]s are part of the query
+            assert torch.equal(ours["input_ids"], ids)
+
+
+needs_pylate = pytest.mark.skipif(
+    not PYLATE_PYTHON,
+    reason="set LATEINT_PYLATE_PYTHON to a Python with PyLate installed (its own venv) to cross-check against PyLate",
+)
+
+
+@needs_pylate
+@pytest.mark.parametrize("fixture", ["stanford_ckpt", "pylate_ckpt"])
+def test_same_embeddings_and_scores_as_pylate(fixture, request, tmp_path):
+    path = request.getfixturevalue(fixture)
+    ref_q, ref_d, info = pylate_encode(path, tmp_path)
     enc = load_encoder(path)
+    assert_same_tokens(enc, info)
     with pytest.warns(UserWarning):
         q, d = enc.encode_queries(QUERIES), enc.encode_documents(DOCS)
     assert_same(q, ref_q)
     assert_same(d, ref_d)
     torch.testing.assert_close(maxsim_scores_ragged(q, d), maxsim_scores_ragged(ref_q, ref_d), atol=1e-4, rtol=1e-5)
+
+
+@needs_pylate
+@pytest.mark.parametrize("dim", [16, 32])  # 16: PyLate stores residual.weight; 32: it adds the input itself
+def test_residual_dense_same_as_pylate(dim, tmp_path):
+    path = make_pylate_colbert(tmp_path / "residual", dim=dim, use_residual=True)
+    ref_q, ref_d, info = pylate_encode(path, tmp_path)
+    assert info["modules"][-1] == "Dense"
+    enc = load_encoder(path)
+    assert_same_tokens(enc, info)
+    with pytest.warns(UserWarning):
+        q, d = enc.encode_queries(QUERIES), enc.encode_documents(DOCS)
+    assert_same(q, ref_q)
+    assert_same(d, ref_d)
