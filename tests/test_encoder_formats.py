@@ -164,9 +164,15 @@ needs_pylate = pytest.mark.skipif(
 
 
 @needs_pylate
-@pytest.mark.parametrize("fixture", ["stanford_ckpt", "pylate_ckpt"])
-def test_same_embeddings_and_scores_as_pylate(fixture, request, tmp_path):
-    path = request.getfixturevalue(fixture)
+@pytest.mark.parametrize(
+    # residual: a Dense layer with use_residual; 16 -> PyLate stores residual.weight, 32 -> it adds the input itself
+    "case", ["stanford_ckpt", "pylate_ckpt", "pylate_residual_16", "pylate_residual_32"],
+)
+def test_same_tokens_embeddings_and_scores_as_pylate(case, request, tmp_path):
+    if case.startswith("pylate_residual_"):
+        path = make_pylate_colbert(tmp_path / case, dim=int(case.rsplit("_", 1)[1]), use_residual=True)
+    else:
+        path = request.getfixturevalue(case)
     ref_q, ref_d, info = pylate_encode(path, tmp_path)
     enc = load_encoder(path)
     assert_same_tokens(enc, info)
@@ -175,17 +181,3 @@ def test_same_embeddings_and_scores_as_pylate(fixture, request, tmp_path):
     assert_same(q, ref_q)
     assert_same(d, ref_d)
     torch.testing.assert_close(maxsim_scores_ragged(q, d), maxsim_scores_ragged(ref_q, ref_d), atol=1e-4, rtol=1e-5)
-
-
-@needs_pylate
-@pytest.mark.parametrize("dim", [16, 32])  # 16: PyLate stores residual.weight; 32: it adds the input itself
-def test_residual_dense_same_as_pylate(dim, tmp_path):
-    path = make_pylate_colbert(tmp_path / "residual", dim=dim, use_residual=True)
-    ref_q, ref_d, info = pylate_encode(path, tmp_path)
-    assert info["modules"][-1] == "Dense"
-    enc = load_encoder(path)
-    assert_same_tokens(enc, info)
-    with pytest.warns(UserWarning):
-        q, d = enc.encode_queries(QUERIES), enc.encode_documents(DOCS)
-    assert_same(q, ref_q)
-    assert_same(d, ref_d)
