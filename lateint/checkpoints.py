@@ -14,9 +14,9 @@
 Defaults for settings a checkpoint leaves out are the original libraries' own (colbert-ai's
 ``ColBERTConfig``, colbert/infra/config/settings.py; PyLate's ``ColBERT``, pylate/models/colbert.py):
 
-==================  ===========================  ===============================  ==================================
+==================  ===========================  ===============================  =====================================
 setting             plain Hugging Face           Stanford (artifact.metadata)     PyLate (config_sentence_transformers)
-==================  ===========================  ===============================  ==================================
+==================  ===========================  ===============================  =====================================
 query length        max_seq_length, else the     query_maxlen = 32                query_length = 32
                     tokenizer's limit (<= 512)
 document length     the same                     doc_maxlen = **220**             document_length = 180
@@ -26,7 +26,7 @@ query augmentation  no                           always                         
 attend to [MASK]s   -                            attend_to_mask_tokens = false    attend_to_expansion_tokens = false
 skiplist            none                         mask_punctuation = true          skiplist_words = string.punctuation
 pooling             1_Pooling, else mean         mean                             mean
-==================  ===========================  ===============================  ==================================
+==================  ===========================  ===============================  =====================================
 
 Every length is in tokens, [CLS], [SEP] and the marker included, and is capped at the model's
 ``max_position_embeddings``. Only safetensors weights are read unless ``allow_pickle=True``;
