@@ -29,10 +29,10 @@ from lateint.index import MaxSimIndex, PooledIndex  # noqa: E402
 METRICS = ("ndcg@10", "recall@100", "recall@10", "recall@2")
 
 
-def encode(encoder, texts, kind, use_cache):
+def encode(encoder, texts, kind, use_cache, **kw):
     """Encode with or without the on-disk cache; returns (vectors, seconds)."""
     start = time.perf_counter()
-    out = lateint.cache.encode(encoder, texts, kind, cache=use_cache, show_progress=True)
+    out = lateint.cache.encode(encoder, texts, kind, cache=use_cache, show_progress=True, **kw)
     return out, time.perf_counter() - start
 
 
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> dict:
         result["document_length"] = encoder.format.doc_length
         if args.method == "pooled":
             docs, enc_s = encode(encoder, doc_texts, "pooled", args.cache)
-            queries, _ = encode(encoder, ds.query_texts, "pooled", args.cache)
+            queries, _ = encode(encoder, ds.query_texts, "pooled", args.cache, is_query=True)
             scores = PooledIndex(doc_ids, docs).scores(queries)
         else:
             docs, enc_s = encode(encoder, doc_texts, "documents", args.cache)

@@ -61,8 +61,8 @@ def cached_encode(
             ``"pooled"`` (one ``(n, dim)`` tensor).
         pooling: for ``kind="pooled"``, the pooling name (default: the model's).
         path: cache folder (see :func:`cache_dir`).
-        kw: passed on to the encoder (``batch_size``, ``show_progress``, ``normalize``);
-            those that change the vectors are part of the key.
+        kw: passed on to the encoder (``batch_size``, ``show_progress``, ``normalize``, and
+            ``is_query`` for ``kind="pooled"``); those that change the vectors are part of the key.
     """
     if kind not in ENCODINGS:
         raise ValueError(f"kind must be one of {ENCODINGS}, got {kind!r}.")
@@ -71,9 +71,9 @@ def cached_encode(
     folder = cache_dir(path)
     file = folder / f"{_key(encoder, kind, list(texts), pooling, kw)}.safetensors"
     if file.exists():
-        if hasattr(encoder, "_warn_if_truncated"):
+        if hasattr(encoder, "warn_if_truncated"):
             # the cached vectors were cut like fresh ones: say so the same way, cache or not
-            encoder._warn_if_truncated(list(texts), kind == "queries")
+            encoder.warn_if_truncated(list(texts), kind == "queries" or bool(kw.get("is_query")))
         data = load_file(str(file))
         if kind == "pooled":
             return data["pooled"]

@@ -56,7 +56,8 @@ def encode_corpus(
         pooled = torch.nn.functional.normalize(torch.stack([v.mean(0) for v in raw]), dim=-1)
         tokens = [torch.nn.functional.normalize(v, dim=-1) for v in raw]
         return {"pooled": pooled, "tokens": tokens}
-    return {w: run("pooled") if w == "pooled" else run(kind) for w in want}
+    # a pooled query is encoded as a query (a ColBERT checkpoint adds [Q] and query augmentation)
+    return {w: run("pooled", is_query=kind == "queries") if w == "pooled" else run(kind) for w in want}
 
 
 def retrieve_all(

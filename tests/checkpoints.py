@@ -30,7 +30,9 @@ does when it encodes queries and documents:
   PyLate 1.6) on top of sentence-transformers' ``Transformer.tokenize``.
 
 ``pylate_reference_encode`` was checked against PyLate 1.6.0 itself (both fixtures
-loaded with ``pylate.models.ColBERT``): equal to float32 round-off.
+loaded with ``pylate.models.ColBERT``): equal to float32 round-off. ``make_pylate_colbert(...,
+use_residual=True)`` writes the Dense layer of ``pylate.models.Dense(use_residual=True)``; on it,
+lateint and PyLate 1.6.0 gave the same token ids and a max abs difference of 0.0 (dim 16 and 32).
 """
 from __future__ import annotations
 
@@ -378,6 +380,7 @@ def make_pylate_colbert(
     *,
     attend_to_expansion_tokens: bool = False,
     do_query_expansion: bool = True,
+    use_residual: bool = False,
     seed: int = 1,
 ) -> Path:
     """Write a tiny PyLate ColBERT checkpoint into ``path`` (created if needed); return it.
@@ -387,6 +390,11 @@ def make_pylate_colbert(
     no prefix, embeddings (30524, 32)), tokenizer files with "[Q] " = 30522 and
     "[D] " = 30523 as added tokens, 1_Dense/config.json, 1_Dense/model.safetensors
     (``linear.weight`` (dim, 32), no bias).
+
+    ``use_residual=True`` writes a Dense layer as ``pylate.models.Dense(..., use_residual=True)``
+    saves it: ``"use_residual": true`` in 1_Dense/config.json and, when ``dim != 32``, a bias-free
+    ``residual.weight`` (dim, 32) beside ``linear.weight`` (with ``dim == 32`` the residual is the
+    input itself and no weight is stored). Other weights are the same as without it.
     """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -400,14 +408,19 @@ def make_pylate_colbert(
 
     dense = path / "1_Dense"
     dense.mkdir(exist_ok=True)
-    _save_safetensors({"linear.weight": 0.2 * torch.randn((dim, TINY_BERT["hidden_size"]), generator=gen)},
-                      dense / "model.safetensors")
-    _write_json(dense / "config.json", {
+    dense_weights = {"linear.weight": 0.2 * torch.randn((dim, TINY_BERT["hidden_size"]), generator=gen)}
+    if use_residual and dim != TINY_BERT["hidden_size"]:
+        dense_weights["residual.weight"] = 0.2 * torch.randn((dim, TINY_BERT["hidden_size"]), generator=gen)
+    _save_safetensors(dense_weights, dense / "model.safetensors")
+    dense_config = {
         "in_features": TINY_BERT["hidden_size"],
         "out_features": dim,
         "bias": False,
         "activation_function": "torch.nn.modules.linear.Identity",
-    })
+    }
+    if use_residual:
+        dense_config["use_residual"] = True  # pylate.models.Dense.get_config_dict
+    _write_json(dense / "config.json", dense_config)
 
     _write_json(path / "modules.json", [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
@@ -474,7 +487,10 @@ def pylate_reference_encode(path: str | Path, texts: Sequence[str], is_query: bo
             if dcfg.get("activation_function", "torch.nn.modules.linear.Identity") != "torch.nn.modules.linear.Identity":
                 raise NotImplementedError(dcfg["activation_function"])
             w = load_file(str(folder / "model.safetensors"))
-            dense_layers.append((w["linear.weight"], w.get("linear.bias")))
+            residual = None
+            if dcfg.get("use_residual", False):  # Dense.forward: + x, or + residual(x) when the sizes differ
+                residual = w["residual.weight"] if dcfg["in_features"] != dcfg["out_features"] else "identity"
+            dense_layers.append((w["linear.weight"], w.get("linear.bias"), residual))
 
     # ColBERT.tokenize
     max_length = query_length if is_query else document_length
@@ -505,8 +521,11 @@ def pylate_reference_encode(path: str | Path, texts: Sequence[str], is_query: bo
 
     # ColBERT.forward: Transformer -> Dense(s)
     emb = bert(input_ids=ids, attention_mask=att, token_type_ids=tt)[0]
-    for w, b in dense_layers:
-        emb = torch.nn.functional.linear(emb, w, b)
+    for w, b, residual in dense_layers:
+        projected = torch.nn.functional.linear(emb, w, b)
+        if residual is not None:
+            projected = projected + (emb if isinstance(residual, str) else torch.nn.functional.linear(emb, residual))
+        emb = projected
 
     # ColBERT.encode
     if not is_query:

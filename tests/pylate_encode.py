@@ -10,7 +10,9 @@ TEXTS.json is either {"queries": [...], "documents": [...]} (either key may be
 missing) or a plain list of strings (encoded both as queries and as documents).
 
 OUT.npz holds, for i = 0..n-1, ``query_{i}`` (float32, shape (tokens, dim)) and
-``document_{i}``, plus ``info`` (a JSON string: PyLate version, the resolved
+``document_{i}``; ``query_input_ids`` and ``query_attention_mask`` (int64, shape (n, L): what
+``ColBERT.tokenize(queries, is_query=True)`` gives for the whole list at once), and likewise
+``document_input_ids`` / ``document_attention_mask``; plus ``info`` (a JSON string: PyLate version, the resolved
 settings PyLate used, the texts). Embeddings are what
 ``pylate.models.ColBERT(model_name_or_path=CHECKPOINT_DIR, device="cpu").encode(
 texts, is_query=...)`` returns (L2-normalised, padding / skiplist tokens removed
@@ -71,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
         for i, e in enumerate(model.encode(documents, is_query=False, batch_size=args.batch_size,
                                            show_progress_bar=False)):
             arrays[f"document_{i}"] = np.asarray(e, dtype=np.float32)
+    for kind, texts in (("query", queries), ("document", documents)):
+        if texts:
+            features = model.tokenize(texts, is_query=kind == "query")
+            for key in ("input_ids", "attention_mask"):
+                arrays[f"{kind}_{key}"] = features[key].numpy().astype(np.int64)
 
     info = {
         "pylate_version": getattr(pylate, "__version__", None),

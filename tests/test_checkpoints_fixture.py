@@ -134,6 +134,30 @@ def test_pylate_layout(pylate_ckpt):
     assert json.loads((pylate_ckpt / "config.json").read_text())["vocab_size"] == 30524
 
 
+@pytest.mark.parametrize("dim", [DIM, HIDDEN])
+def test_pylate_residual_layout(dim, pylate_ckpt, tmp_path):
+    """use_residual: the config flag, residual.weight only when the sizes differ, other weights unchanged."""
+    path = make_pylate_colbert(tmp_path / "residual", dim=dim, use_residual=True)
+    dense_cfg = json.loads((path / "1_Dense" / "config.json").read_text())
+    assert dense_cfg["use_residual"] is True and dense_cfg["out_features"] == dim
+    dense = _tensors(path / "1_Dense" / "model.safetensors")
+    assert sorted(dense) == (["linear.weight", "residual.weight"] if dim != HIDDEN else ["linear.weight"])
+    if dim != HIDDEN:
+        assert dense["residual.weight"].shape == (dim, HIDDEN)
+        plain = _tensors(pylate_ckpt / "1_Dense" / "model.safetensors")
+        assert torch.equal(dense["linear.weight"], plain["linear.weight"])
+    assert _tensors(path / "model.safetensors").keys() == _tensors(pylate_ckpt / "model.safetensors").keys()
+
+
+def test_pylate_residual_reference_adds_the_residual(tmp_path):
+    """The reference encoder adds residual(x) (or x) to linear(x), as pylate's Dense.forward does."""
+    path = make_pylate_colbert(tmp_path / "residual", use_residual=True)
+    plain = make_pylate_colbert(tmp_path / "plain")
+    with_res = pylate_reference_encode(path, DOCS[:1], is_query=False)[0]
+    without = pylate_reference_encode(plain, DOCS[:1], is_query=False)[0]
+    assert with_res.shape == without.shape and (with_res - without).abs().max() > 0.05
+
+
 def test_pylate_prefixes_are_added_tokens(pylate_ckpt):
     from transformers import AutoTokenizer
 

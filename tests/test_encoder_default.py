@@ -66,7 +66,7 @@ def test_queries_rank_the_right_document(enc):
     q = enc.encode_queries(["which fruit has potassium?"])
     scores = lateint.maxsim_scores(q, enc.encode_documents(docs))
     assert scores.argmax().item() == 1
-    pooled = lateint.cosine_scores(enc.encode_pooled(["which fruit has potassium?"]), enc.encode_pooled(docs))
+    pooled = lateint.cosine_scores(enc.encode_pooled(["which fruit has potassium?"], is_query=True), enc.encode_pooled(docs))
     assert pooled.argmax().item() == 1
 
 

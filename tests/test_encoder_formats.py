@@ -7,14 +7,13 @@ libraries' code line by line (checked equal to colbert-ai and PyLate, max abs di
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from checkpoints import pylate_reference_encode, stanford_reference_encode
+from checkpoints import make_pylate_colbert, pylate_reference_encode, stanford_reference_encode
 from lateint import load_encoder, maxsim_scores
 from lateint.encoders import EncoderLoadError, detect_format
 
@@ -62,7 +61,7 @@ def test_projection_markers_augmentation_skiplist(fixture, request):
     f = enc.format
     # the projection: 32-d BERT states -> 16-d ColBERT vectors
     assert enc.model.config.hidden_size == 32 and enc.dim == 16
-    assert len(enc.projection.layers) == 1 and enc.projection.layers[0].weight.shape == (16, 32)
+    assert len(enc.projection.layers) == 1 and enc.projection.layers[0].linear.weight.shape == (16, 32)
     # query augmentation: every query is exactly query_length vectors, padded with [MASK]
     qt = enc.query_tokens(["hello world"])[0]
     assert f.query_length == 12 and len(qt) == 12
@@ -130,13 +129,8 @@ def test_broken_checkpoints_give_clear_errors(stanford_ckpt, pylate_ckpt, tmp_pa
 PYLATE_PYTHON = os.environ.get("LATEINT_PYLATE_PYTHON")
 
 
-@pytest.mark.skipif(
-    not PYLATE_PYTHON,
-    reason="set LATEINT_PYLATE_PYTHON to a Python with PyLate installed (its own venv) to cross-check against PyLate",
-)
-@pytest.mark.parametrize("fixture", ["stanford_ckpt", "pylate_ckpt"])
-def test_same_embeddings_and_scores_as_pylate(fixture, request, tmp_path):
-    path = request.getfixturevalue(fixture)
+def pylate_encode(path, tmp_path):
+    """PyLate's own token vectors of QUERIES and DOCS (run in its own Python), and what it reports."""
     texts = tmp_path / "texts.json"
     texts.write_text(json.dumps({"queries": QUERIES, "documents": DOCS}))
     out = tmp_path / "pylate.npz"
@@ -145,7 +139,42 @@ def test_same_embeddings_and_scores_as_pylate(fixture, request, tmp_path):
     data = np.load(out)
     ref_q = [torch.from_numpy(data[f"query_{i}"]) for i in range(len(QUERIES))]
     ref_d = [torch.from_numpy(data[f"document_{i}"]) for i in range(len(DOCS))]
+    info = json.loads(str(data["info"]))
+    info["tokens"] = {kind: (torch.from_numpy(data[f"{kind}_input_ids"]), torch.from_numpy(data[f"{kind}_attention_mask"]))
+                      for kind in ("query", "document")}
+    return ref_q, ref_d, info
+
+
+def assert_same_tokens(enc, info):
+    """lateint's token ids and attention masks are PyLate's (padding ids may differ where the mask is 0)."""
+    for kind, texts in (("query", QUERIES), ("document", DOCS)):
+        ids, mask = info["tokens"][kind]
+        ours = enc.tokenize(texts, is_query=kind == "query")
+        assert torch.equal(ours["attention_mask"], mask)
+        assert torch.equal(ours["input_ids"][mask.bool()], ids[mask.bool()])
+        if kind == "query":  # query augmentation: the [MASK]s are part of the query
+            assert torch.equal(ours["input_ids"], ids)
+
+
+needs_pylate = pytest.mark.skipif(
+    not PYLATE_PYTHON,
+    reason="set LATEINT_PYLATE_PYTHON to a Python with PyLate installed (its own venv) to cross-check against PyLate",
+)
+
+
+@needs_pylate
+@pytest.mark.parametrize(
+    # residual: a Dense layer with use_residual; 16 -> PyLate stores residual.weight, 32 -> it adds the input itself
+    "case", ["stanford_ckpt", "pylate_ckpt", "pylate_residual_16", "pylate_residual_32"],
+)
+def test_same_tokens_embeddings_and_scores_as_pylate(case, request, tmp_path):
+    if case.startswith("pylate_residual_"):
+        path = make_pylate_colbert(tmp_path / case, dim=int(case.rsplit("_", 1)[1]), use_residual=True)
+    else:
+        path = request.getfixturevalue(case)
+    ref_q, ref_d, info = pylate_encode(path, tmp_path)
     enc = load_encoder(path)
+    assert_same_tokens(enc, info)
     with pytest.warns(UserWarning):
         q, d = enc.encode_queries(QUERIES), enc.encode_documents(DOCS)
     assert_same(q, ref_q)

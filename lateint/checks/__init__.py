@@ -450,7 +450,7 @@ def _raw_hidden(encoder, texts: Sequence[str], is_query: bool) -> tuple[torch.Te
     """The encoder's last hidden states for ``texts`` in ONE padded batch, and the attention mask."""
     enc = encoder.tokenize(list(texts), is_query)
     with torch.inference_mode():
-        hidden = encoder._forward(enc["input_ids"], enc["attention_mask"])
+        hidden = encoder.token_states(enc["input_ids"], enc["attention_mask"])
     return hidden.float(), enc["attention_mask"].bool()
 
 
@@ -524,7 +524,7 @@ def _needle_case(encoder) -> Case:
     docs = [needle_haystack(_NEEDLE, n_filler=n) for n in sizes]
     q_tok = encoder.encode_queries([_NEEDLE_QUERY])[0]
     d_tok = encoder.encode_documents(docs)
-    raw_q, raw_d = encoder.encode_pooled([_NEEDLE_QUERY], normalize=False), encoder.encode_pooled(docs, normalize=False)
+    raw_q, raw_d = encoder.encode_pooled([_NEEDLE_QUERY], normalize=False, is_query=True), encoder.encode_pooled(docs, normalize=False)
     pooled, raw = cosine_scores(raw_q, raw_d)[0], raw_q @ raw_d.T
     sums = torch.tensor([maxsim(q_tok, d) for d in d_tok])
     expected = torch.stack([pooled, sums / len(q_tok)], dim=1)
