@@ -183,7 +183,22 @@ def test_falls_back_to_user_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(data, "_PACKAGE_DIR", tmp_path / "site-packages" / "lateint")
+    # Whatever this host has above tmp_path (a /tmp/shared/datasets, say) stays out of the test:
+    # the search sees only folders inside tmp_path, where there is no shared/datasets.
+    real_find = data._find_shared_datasets
+    monkeypatch.setattr(
+        data, "_find_shared_datasets", lambda start: _inside(real_find(start), tmp_path)
+    )
     assert default_data_dir() == tmp_path / "cache" / "lateint" / "datasets"
+    # ...and a shared/datasets that does appear above the current directory is found first
+    (tmp_path / "shared" / "datasets").mkdir(parents=True)
+    (tmp_path / "course").mkdir()
+    monkeypatch.chdir(tmp_path / "course")
+    assert default_data_dir() == tmp_path / "shared" / "datasets"
+
+
+def _inside(found: Path | None, root: Path) -> Path | None:
+    return found if found is not None and root in found.parents else None
 
 
 # ---------------------------------------------------------------------------
