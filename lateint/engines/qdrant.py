@@ -311,6 +311,8 @@ class QdrantIndex(_MaxSimEngine):
         pooled: also store one pooled vector per document (cosine), for :meth:`two_stage_search`.
         on_disk: keep the float32 token vectors on disk (memory-mapped) instead of in RAM.
         timeout: seconds to wait for a server.
+        shard_number, replication_factor: for a new collection on a cluster, how many shards to split
+            it into and how many copies of each to keep (server defaults when None; local mode ignores them).
 
     An existing collection is opened if its configuration is the one asked for; otherwise a
     ``ValueError`` says what differs. The token vectors get no HNSW graph (``m=0``), as Qdrant
@@ -327,6 +329,8 @@ class QdrantIndex(_MaxSimEngine):
         pooled: bool = True,
         on_disk: bool = False,
         timeout: float = 10.0,
+        shard_number: int | None = None,
+        replication_factor: int | None = None,
     ) -> None:
         from qdrant_client import QdrantClient
         from qdrant_client.http.exceptions import ResponseHandlingException
@@ -367,7 +371,9 @@ class QdrantIndex(_MaxSimEngine):
                     "choose another collection name, or delete it first (client.delete_collection)."
                 )
         else:
-            self.client.create_collection(collection, vectors_config=wanted)
+            self.client.create_collection(
+                collection, vectors_config=wanted, shard_number=shard_number, replication_factor=replication_factor
+            )
 
     def _vectors_config(self) -> dict:
         from qdrant_client import models
