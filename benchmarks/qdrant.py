@@ -33,7 +33,7 @@ from _common import report, table  # noqa: E402
 
 from lateint.compare import encode_corpus  # noqa: E402
 from lateint.compress import ResidualCodec, fit_pca, nbytes, pool_tokens  # noqa: E402
-from lateint.cost import best_of  # noqa: E402
+from lateint.cost import best_of, found_share  # noqa: E402
 from lateint.data import load_beir, subsample  # noqa: E402
 from lateint.encoders import load_encoder  # noqa: E402
 from lateint.engines.qdrant import QDRANT_OVERHEAD, EdgeIndex, QdrantIndex, bytes_per_point  # noqa: E402
@@ -41,12 +41,6 @@ from lateint.index import MaxSimIndex, PooledIndex  # noqa: E402
 from lateint.rerank import two_stage_search  # noqa: E402
 
 POOL, PCA_DIM, BITS, CENTROIDS = 4, 192, 2, 1024  # the course's best setting (benchmarks/README.md, footprint)
-
-
-def recall(hits, reference) -> float:
-    """Share of the reference's top-k documents that ``hits`` found, over all queries."""
-    found = sum(len({d for d, _ in h} & {d for d, _ in r}) for h, r in zip(hits, reference))
-    return found / sum(len(r) for r in reference)
 
 
 def speed(ds, docs, queries, repeats: int, n_local: int, k: int = 10, n_candidates: int = 100) -> list[list]:
@@ -57,7 +51,7 @@ def speed(ds, docs, queries, repeats: int, n_local: int, k: int = 10, n_candidat
     search_s, exact = best_of(lambda: maxsim_index.search(queries["tokens"], k), repeats)
     rows = [["lateint MaxSimIndex (brute force)", "exhaustive", f"{index_s:.2f}", nq / search_s, "100%"]]
     two_s, two = best_of(lambda: two_stage_search(pooled_index, maxsim_index, pq, queries["tokens"], k, n_candidates), repeats)
-    rows.append(["lateint two_stage_search", f"{n_candidates} pooled candidates", "", nq / two_s, f"{recall(two, exact):.1%}"])
+    rows.append(["lateint two_stage_search", f"{n_candidates} pooled candidates", "", nq / two_s, f"{found_share(two, exact):.1%}"])
 
     with tempfile.TemporaryDirectory() as tmp:
         def build_edge():
@@ -69,9 +63,9 @@ def speed(ds, docs, queries, repeats: int, n_local: int, k: int = 10, n_candidat
 
         edge_s, edge = min((build_edge() for _ in range(repeats)), key=lambda r: r[0])
         s, hits = best_of(lambda: edge.search(queries["tokens"], k, exact=True), repeats)
-        rows.append(["Qdrant Edge (qdrant-edge-py)", "exhaustive", f"{edge_s:.2f}", nq / s, f"{recall(hits, exact):.1%}"])
+        rows.append(["Qdrant Edge (qdrant-edge-py)", "exhaustive", f"{edge_s:.2f}", nq / s, f"{found_share(hits, exact):.1%}"])
         s, hits = best_of(lambda: edge.two_stage_search(pq, queries["tokens"], k, n_candidates), repeats)
-        rows.append(["Qdrant Edge, prefetch + MaxSim", f"{n_candidates} pooled candidates", "", nq / s, f"{recall(hits, exact):.1%}"])
+        rows.append(["Qdrant Edge, prefetch + MaxSim", f"{n_candidates} pooled candidates", "", nq / s, f"{found_share(hits, exact):.1%}"])
         edge.close()
 
     start = time.perf_counter()
@@ -81,7 +75,7 @@ def speed(ds, docs, queries, repeats: int, n_local: int, k: int = 10, n_candidat
     some = queries["tokens"][:n_local]
     s, hits = best_of(lambda: local.search(some, k), 1)
     rows.append([f"qdrant-client local mode ({n_local} queries)", "exhaustive", f"{local_s:.2f}", n_local / s,
-                 f"{recall(hits, exact[:n_local]):.1%}"])
+                 f"{found_share(hits, exact[:n_local]):.1%}"])
     local.close()
     return rows
 
