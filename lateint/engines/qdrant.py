@@ -196,7 +196,7 @@ class _MaxSimEngine:
                     points.append((point_id(ids[i]), vectors, {**extra[i], "doc_id": ids[i]}))
                 try:
                     self._upsert(points)
-                except Exception as e:
+                except (Exception, KeyboardInterrupt) as e:  # an engine error, or the learner pressing stop
                     raise UploadInterrupted(landed, len(ids), self._count_or_none(), e) from e
                 landed += len(batch)
                 bar.update(len(batch))
