@@ -63,7 +63,8 @@ def test_top10_equals_brute_force_maxsim(engine, scifact, tmp_path):
         assert index.upload(ds.doc_ids, docs["tokens"], pooled=docs["pooled"], batch_size=16) == len(ds.doc_ids)
         assert len(index) == len(ds.doc_ids)
         assert_same_hits(index.search(queries["tokens"], k=10, exact=True), want)
-        assert_same_hits(index.search(queries["tokens"], k=10), want)  # no approximation for token vectors
+        if engine == "edge":  # the engine's default search too: token vectors have no approximate index
+            assert_same_hits(index.search(queries["tokens"], k=10), want)
 
 
 @needs_shared
@@ -84,16 +85,17 @@ def test_prefetch_then_maxsim_equals_lateint_two_stage(engine, scifact, tmp_path
 @pytest.mark.parametrize("engine", ENGINES)
 def test_reopening_a_stored_collection_gives_the_same_results(engine, scifact, tmp_path):
     ds, docs, queries, _, _ = scifact
+    tokens, pooled = queries["tokens"][:2], queries["pooled"][:2]  # two queries: local mode scores in Python
     make = {"local": lambda: QdrantIndex("scifact", tmp_path / "qdrant", dim=384),
             "edge": lambda: EdgeIndex(tmp_path / "shard", dim=384)}[engine]
     with make() as index:
         index.upload(ds.doc_ids, docs["tokens"], pooled=docs["pooled"], payloads=[{"title": ds.corpus[d]["title"]} for d in ds.doc_ids])
-        before = index.search(queries["tokens"], k=10)
-        before_two = index.two_stage_search(queries["pooled"], queries["tokens"], k=5, n_candidates=20)
+        before = index.search(tokens, k=10)
+        before_two = index.two_stage_search(pooled, tokens, k=5, n_candidates=20)
     with make() as index:
         assert len(index) == len(ds.doc_ids)
-        assert index.search(queries["tokens"], k=10) == before
-        assert index.two_stage_search(queries["pooled"], queries["tokens"], k=5, n_candidates=20) == before_two
+        assert index.search(tokens, k=10) == before
+        assert index.two_stage_search(pooled, tokens, k=5, n_candidates=20) == before_two
 
 
 @needs_shared
