@@ -75,3 +75,12 @@ def test_candidate_sweep(tiny):
     assert sweep["k'=10"]["recall@10 vs exhaustive"] == pytest.approx(want)
     assert all(r["seconds"] > 0 for r in sweep.values())
     assert plot_candidates(sweep).get_xlabel().startswith("candidates")
+
+
+def test_found_share_counts_the_reference_documents_found_over_all_queries():
+    from lateint.lessons.cost import found_share
+
+    reference = [[("a", 3.0), ("b", 2.0)], [("c", 1.0), ("d", 0.5)]]
+    hits = [[("b", 9.0), ("x", 1.0)], [("d", 2.0), ("c", 1.0)]]  # order and scores do not matter
+    assert found_share(hits, reference) == 3 / 4
+    assert found_share(reference, reference) == 1.0

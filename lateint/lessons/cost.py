@@ -32,6 +32,8 @@ __all__ = [
     "POOLED",
     "FULL",
     "ndcg_at_10",
+    "ndcg_of_hits",
+    "found_share",
     "best_of",
     "footprint",
     "format_footprint",
@@ -48,6 +50,20 @@ FULL = Compression().label  # every token vector in float32: the reference
 def ndcg_at_10(ds, scores: torch.Tensor) -> float:
     """nDCG@10 on dataset ``ds`` of a ``(n_queries, n_docs)`` score matrix."""
     return evaluate_scores(scores, ds, "ndcg@10")["ndcg@10"]
+
+
+def ndcg_of_hits(ds, hits: Sequence[Sequence[tuple[str, float]]]) -> float:
+    """nDCG@10 on dataset ``ds`` of ranked ``(doc_id, score)`` lists, one per query of ``ds``, in order."""
+    return evaluate({qid: dict(h) for qid, h in zip(ds.query_ids, hits)}, ds.qrels, ["ndcg@10"])["ndcg@10"]
+
+
+def found_share(hits: Sequence[Sequence[tuple[str, float]]], reference: Sequence[Sequence[tuple[str, float]]]) -> float:
+    """Share of the documents in ``reference``'s lists (e.g. exhaustive MaxSim's top 10) that ``hits`` also holds.
+
+    Both are ranked ``(doc_id, score)`` lists, one per query; the share is over all queries together.
+    """
+    found = sum(len({d for d, _ in h} & {d for d, _ in r}) for h, r in zip(hits, reference))
+    return found / sum(len(r) for r in reference)
 
 
 def best_of(fn: Callable[[], T], repeats: int = 1) -> tuple[float, T]:
@@ -127,10 +143,7 @@ def candidate_sweep(
     index, pooled = MaxSimIndex(ds.doc_ids, docs["tokens"]), PooledIndex(ds.doc_ids, docs["pooled"])
 
     def row(hits, seconds: float) -> dict[str, float]:
-        shared = sum(len({d for d, _ in a} & {d for d, _ in b}) for a, b in zip(hits, full))
-        run = {qid: dict(h) for qid, h in zip(ds.query_ids, hits)}
-        return {"recall@10 vs exhaustive": shared / (k * len(full)),
-                "ndcg@10": evaluate(run, ds.qrels, ["ndcg@10"])["ndcg@10"],
+        return {"recall@10 vs exhaustive": found_share(hits, full), "ndcg@10": ndcg_of_hits(ds, hits),
                 "seconds": seconds, "speed-up": t_full / seconds}
 
     t_full, full = best_of(lambda: index.search(queries["tokens"], k=k), repeats)
