@@ -1,0 +1,109 @@
+"""Grade a class's homework in one command, safely.
+
+.. code-block:: bash
+
+    python -m lateint.grade SUBMISSIONS/ --out grades.csv
+
+or, from Python, ``rows = grade("SUBMISSIONS/", "grades.csv"); print(summary(rows))``.
+
+For every submitted exercise notebook (``*.ipynb`` anywhere under SUBMISSIONS):
+
+1. recognise the exercise (:mod:`.exercises`) and the student (the sub-folder, or the file name);
+2. run it in a sandbox (:mod:`.sandbox`, :mod:`.child`): a fresh process in a temporary
+   copy, offline, with a time and a memory limit, as an unprivileged user where possible;
+   after its cells, the sandbox calls each task's function on the check's hidden inputs
+   and sends back what it returned, as plain data (:mod:`.codec`);
+3. judge those answers here, in the grader's process, with the same checks the notebooks
+   call (:mod:`.judge`), so editing or deleting a check cell changes nothing;
+4. write one CSV row per student and task, a row per notebook (ran / timed out / crashed,
+   and why) and a total per student (:mod:`.report`), atomically, when all are graded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from .exercises import Submission, find_submissions, load_exercises
+from .judge import hidden_inputs, judge_notebook, notebook_verdict
+from .report import NOTEBOOK, Row, summary, totals, write_csv
+from .sandbox import Limits, Outcome, isolation, run_notebook
+
+__all__ = ["Limits", "Row", "grade", "isolation", "summary"]
+
+
+def grade(
+    submissions: str | Path,
+    out: str | Path | None = None,
+    *,
+    exercises: str | Path | None = None,
+    limits: Limits = Limits(),
+    jobs: int = 1,
+    logs: str | Path | None = None,
+    progress: bool = True,
+) -> list[Row]:
+    """Grade every notebook under ``submissions``; return the rows and, with ``out``, write them as CSV.
+
+    Args:
+        submissions: folder of submitted notebooks (one sub-folder per student, or
+            student names in the file names).
+        out: where to write the CSV (atomically, once everything is graded).
+        exercises: folder of the instructor's exercise notebooks, whose metadata lists
+            each exercise's tasks (default: this repository's ``notebooks/exercises``).
+        limits: per-notebook time (s) and memory (MiB) limits, and how much output is kept.
+        jobs: notebooks run at the same time.
+        logs: folder for what each notebook printed (cut to ``limits.output_kb``), one
+            ``<student>/<file>.log`` each; none kept without it.
+        progress: show a progress bar over the submissions.
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    known = load_exercises(exercises)
+    found = find_submissions(submissions, known)
+    if not found:
+        raise FileNotFoundError(f"no .ipynb files under {submissions}: pass the folder the notebooks were collected in.")
+    how = isolation()
+    inputs = {s.exercise.name: hidden_inputs(s.exercise) for s in found if s.exercise}
+    rows: dict[int, list[Row]] = {}
+    with ThreadPoolExecutor(jobs) as pool, tqdm(total=len(found), desc="grading", unit="notebook", disable=not progress) as bar:
+        running = {}
+        for i, sub in enumerate(found):
+            if sub.exercise is None:
+                verdict = "unreadable" if sub.problem.startswith("not a readable") else "unidentified"
+                rows[i] = [Row(sub.student, "", NOTEBOOK, verdict, sub.problem, str(sub.path))]
+                bar.update()
+            else:
+                running[pool.submit(run_notebook, sub.notebook, inputs[sub.exercise.name], limits, how)] = i
+        for future in as_completed(running):
+            i = running[future]
+            rows[i] = _rows(found[i], future.result(), limits)
+            if logs is not None:
+                _write_log(Path(logs), found[i], future.result())
+            bar.set_postfix_str(found[i].student, refresh=False)
+            bar.update()
+    graded = [row for i in sorted(rows) for row in rows[i]]
+    graded += totals(graded)
+    if out is not None:
+        write_csv(graded, out)
+    return graded
+
+
+def _rows(sub: Submission, outcome: Outcome, limits: Limits) -> list[Row]:
+    cells = json.loads(sub.notebook).get("cells", [])
+    verdict, message = notebook_verdict(outcome, limits, cells)
+    name, path = sub.exercise.name, str(sub.path)
+    rows = [Row(sub.student, name, NOTEBOOK, verdict, message, path)]
+    for v in judge_notebook(sub.exercise, outcome, limits, cells):
+        rows.append(Row(sub.student, name, v.task.function, v.verdict, v.message, path))
+    return rows
+
+
+def _write_log(folder: Path, sub: Submission, outcome: Outcome) -> None:
+    safe = lambda s: re.sub(r"[^\w.\-]+", "_", s).strip(".") or "_"  # noqa: E731
+    path = folder / safe(sub.student) / f"{safe(sub.path.stem)}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(outcome.output, encoding="utf-8")
