@@ -246,6 +246,7 @@ def planted(submissions: Path, out: Path, attack_grader: bool = True) -> list[Pl
                 "maxsim_batched": ("failed", BATCHED_MISTAKES[2][1]),
                 "best_matches": PASSED,
             },
+            notebook=None,  # its "use it" code after the faked check goes on with a wrong function
         ),
         Planted(
             "syntax",

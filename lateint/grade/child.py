@@ -32,7 +32,7 @@ import sys
 import traceback
 from typing import Any
 
-from .codec import Opaque, decode, encode
+from .codec import decode, encode, opaque
 
 MAX_ANSWER_CHARS = 16_000_000  # an answer bigger than this (encoded) is sent as a placeholder
 
@@ -126,7 +126,7 @@ def main(notebook: str, inputs: str, fd: int, limits: dict) -> None:
                 send(task=task["check"], case=k, raised=_describe(e))
                 continue
             if len(line) > MAX_ANSWER_CHARS:
-                line = encode(Opaque("answer", f"<an answer of {len(line) / 1e6:.0f} MB, too large to send back>"))
+                line = encode(opaque("answer too large", f"<an answer of {len(line) / 1e6:.0f} MB, not sent back>"))
             send(task=task["check"], case=k, answer=line)
     send(done=True)
     for stream in (channel, sys.stdout, sys.stderr):

@@ -28,7 +28,7 @@ import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-__all__ = ["Opaque", "decode", "encode"]
+__all__ = ["Opaque", "decode", "encode", "opaque"]
 
 MAX_DEPTH = 20  # deeper structures are sent as Opaque (a list that contains itself, say)
 MAX_ITEMS = 100_000  # more list items / dict entries than this in one value: sent as Opaque
@@ -44,8 +44,8 @@ class Opaque:
         return self.text
 
 
-def _opaque_instance(type_name: str, text: str) -> Opaque:
-    # A subclass named like the original, so a check's "got a <type>" message names the student's type.
+def opaque(type_name: str, text: str) -> Opaque:
+    """An :class:`Opaque` whose class is named ``type_name``, so a check's "got a <type>" names the original."""
     cls = type(str(type_name)[:80] or "object", (Opaque,), {})
     return cls(str(type_name)[:80], str(text)[:200])
 
@@ -143,5 +143,5 @@ def _build(tree: Any, tensors: dict[str, torch.Tensor]) -> Any:
     if kind == "ellipsis":
         return Ellipsis
     if kind == "object":
-        return _opaque_instance(*body)
+        return opaque(*body)
     raise ValueError(f"unknown node kind {kind!r}")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from lateint import checks
 
-from .codec import Opaque, decode, encode
+from .codec import decode, encode, opaque
 from .exercises import Exercise, Task
 from .sandbox import Limits, Outcome
 
@@ -100,7 +100,7 @@ def judge_task(task: Task, events: list[dict], stopped: tuple[str, str], cells: 
         try:
             value = decode(answer.get("answer", ""))
         except ValueError:
-            value = Opaque("malformed", "<an answer the grader could not read>")
+            value = opaque("malformed answer", "<an answer the grader could not read>")
         returned.append(value)
         return value
 

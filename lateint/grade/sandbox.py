@@ -100,33 +100,20 @@ def isolation() -> Isolation:
     """
     unshare = shutil.which("unshare")
     setpriv = shutil.which("setpriv")
-    namespaces = ["--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
+    namespaces = (unshare, "--net", "--pid", "--fork", "--kill-child", "--mount-proc") if unshare else ()
     candidates: list[Isolation] = []
-    if unshare and os.geteuid() == 0:
-        try:
-            nobody = pwd.getpwnam("nobody")
-        except KeyError:
-            nobody = None
-        if nobody and setpriv:
-            drop = [setpriv, f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups", "--no-new-privs"]
+    nobody = _nobody() if os.geteuid() == 0 and setpriv else None
+    if nobody is not None:
+        drop = (setpriv, f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups", "--no-new-privs")
+        if namespaces:
             candidates.append(
-                Isolation(
-                    (unshare, *namespaces, *drop),
-                    nobody.pw_uid,
-                    nobody.pw_gid,
-                    "no network, own PID namespace, runs as user nobody",
-                )
+                Isolation((*namespaces, *drop), nobody.pw_uid, nobody.pw_gid, "no network, own PID namespace, runs as user nobody")
             )
-        candidates.append(Isolation((unshare, *namespaces), None, None, "no network, own PID namespace, runs as root"))
-    if unshare:
-        candidates.append(
-            Isolation(
-                (unshare, "--user", "--map-root-user", *namespaces),
-                None,
-                None,
-                "no network, own PID namespace, runs as the grader's user",
-            )
-        )
+        # e.g. a container without the right to make namespaces: give it no network itself (docker --network none)
+        candidates.append(Isolation(drop, nobody.pw_uid, nobody.pw_gid, "network allowed, runs as user nobody"))
+    if namespaces:
+        mapped = namespaces if os.geteuid() == 0 else (unshare, "--user", "--map-root-user", *namespaces[1:])
+        candidates.append(Isolation(mapped, None, None, "no network, own PID namespace, runs as the grader's user"))
     candidates.append(Isolation((), None, None, "NOT isolated: network allowed, runs as the grader's user"))
     for candidate in candidates:
         probe = subprocess.run(
@@ -145,7 +132,14 @@ def isolation() -> Isolation:
                 "Make the virtual environment and the repository readable by all users "
                 "(chmod -R a+rX on both), then grade again."
             )
-    raise AssertionError("unreachable: the last candidate has no prefix")
+    raise RuntimeError(f"cannot start a grading process with {sys.executable}:\n{probe.stderr[-800:]}")
+
+
+def _nobody() -> pwd.struct_passwd | None:
+    try:
+        return pwd.getpwnam("nobody")
+    except KeyError:
+        return None
 
 
 def _environment(work: Path) -> dict[str, str]:
