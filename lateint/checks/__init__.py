@@ -469,7 +469,7 @@ def check_mean_pool(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) ->
 
 @functools.cache
 def _default_encoder():
-    from .encoders import load_encoder
+    from ..encoders import load_encoder
 
     return load_encoder()
 
@@ -559,7 +559,7 @@ def check_needle_curve(fn: Callable[[str, str, Sequence[int]], torch.Tensor], en
 
 @functools.lru_cache(maxsize=4)
 def _needle_case(encoder) -> Case:
-    from .demo import needle_haystack
+    from ..demo import needle_haystack
 
     sizes = [0, 3, 8]
     docs = [needle_haystack(_NEEDLE, n_filler=n) for n in sizes]
@@ -958,7 +958,7 @@ def check_rrf(fn: Callable[[Sequence[Mapping[str, Mapping[str, float]]]], Mappin
     document is ``sum over runs of 1 / (60 + rank)``, rank 1 = best. Reference:
     :func:`lateint.hybrid.rrf`.
     """
-    from .hybrid import rrf
+    from ..hybrid import rrf
 
     gen = _gen(7)
     docs = [f"d{i}" for i in range(12)]
@@ -1044,7 +1044,7 @@ def check_pieces_per_word(fn: Callable[[Sequence[str]], float], encoder=None) ->
     """
     import re
 
-    from .domain import fragmentation
+    from ..domain import fragmentation
 
     tokenizer = (encoder or _default_encoder()).tokenizer
     cases = []
@@ -1226,7 +1226,7 @@ def check_largest_losses(fn: Callable[[Mapping[str, tuple[float, float]], int], 
     ``n`` ids with ``b < a``, largest loss first (ties by query id). Reference:
     :meth:`lateint.perquery.Paired.largest` with ``direction="losses"``.
     """
-    from .perquery import Paired
+    from ..perquery import Paired
 
     gen = _gen(9)
     cases = []
