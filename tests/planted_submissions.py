@@ -47,7 +47,10 @@ class Planted:
             _cell_with(nb, f"checks.{check}(")["source"] = source
         for after, source in self.cells:
             index = nb["cells"].index(_cell_with(nb, after))
-            nb["cells"].insert(index + 1, {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": source})
+            nb["cells"].insert(
+                index + 1,
+                {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": source},
+            )
         return nb
 
     @property
@@ -76,11 +79,7 @@ MAXSIM_MISTAKES = [
         r"vectors were normalised \(cosine\)",
     ),
 ]
-BATCHED = (
-    "def maxsim_batched(Q, D, q_mask, d_mask):\n"
-    "    sim = torch.einsum('qid,njd->qnij', Q, D)\n"
-    "    {}\n"
-)
+BATCHED = "def maxsim_batched(Q, D, q_mask, d_mask):\n    sim = torch.einsum('qid,njd->qnij', Q, D)\n    {}\n"
 BATCHED_MISTAKES = [
     ("best = sim.max(dim=-1).values * q_mask[:, None, :]\n    return best.sum(-1)", r"document padding was not masked"),
     (
@@ -99,7 +98,10 @@ BATCHED_MISTAKES = [
     ),
 ]
 BEST = "def best_matches(q, d):\n    best = (q @ d.T).{}\n    return list(zip(best.indices.tolist(), best.values.tolist()))\n"
-BEST_MISTAKES = [("max(dim=0)", r"for each DOCUMENT token you found its best query token"), ("min(dim=1)", r"worst matches")]
+BEST_MISTAKES = [
+    ("max(dim=0)", r"for each DOCUMENT token you found its best query token"),
+    ("min(dim=1)", r"worst matches"),
+]
 
 
 def _mistakes() -> list[Planted]:
@@ -128,11 +130,15 @@ ALL_PASS_02 = {"maxsim_pair": PASSED, "maxsim_batched": PASSED, "best_matches": 
 ALL_PASS_00 = {"cosine_matrix": PASSED, "ndcg_at_10": PASSED}
 
 
-def _vandal(submissions: Path, out: Path, attack_grader: bool) -> str:
-    """A cell that deletes and overwrites what it can reach; every attempt is in a try, so the notebook goes on."""
-    targets = [str(submissions), str(out)]
-    if attack_grader:  # the grader's own package: the test restores it if this ever succeeds
-        targets.append("lateint")
+def _vandal(submissions: Path, out: Path, separate_user: bool) -> str:
+    """A cell that deletes and overwrites what it can reach; every attempt is in a try, so the notebook goes on.
+
+    It aims at its own folder and the results file; with ``separate_user`` (the sandbox runs it
+    as another user) also at the other submissions and the grader's own package.
+    """
+    targets = [str(out)]
+    if separate_user:  # the test puts back the package if this ever succeeds
+        targets += [str(submissions), "lateint"]
     return (
         "import importlib, os, shutil\n"
         "from pathlib import Path\n"
@@ -170,7 +176,7 @@ CHEAT = (
 )
 
 
-def planted(submissions: Path, out: Path, attack_grader: bool = True) -> list[Planted]:
+def planted(submissions: Path, out: Path, separate_user: bool = True) -> list[Planted]:
     """Every planted submission. ``submissions`` and ``out`` are where the vandal aims."""
     after_task_1 = "checks.check_maxsim("
     return [
@@ -229,7 +235,7 @@ def planted(submissions: Path, out: Path, attack_grader: bool = True) -> list[Pl
             "vandal",
             "02_maxsim_by_hand",
             "solutions",
-            cells=[("import torch", _vandal(submissions, out, attack_grader))],
+            cells=[("import torch", _vandal(submissions, out, separate_user))],
             expected=ALL_PASS_02,
         ),
         Planted(
@@ -284,9 +290,9 @@ def planted(submissions: Path, out: Path, attack_grader: bool = True) -> list[Pl
     ]
 
 
-def build(folder: Path, out: Path, attack_grader: bool = True) -> list[Planted]:
+def build(folder: Path, out: Path, separate_user: bool = True) -> list[Planted]:
     """Write every planted submission under ``folder``; return them (with their expectations)."""
-    submissions = planted(folder, out, attack_grader)
+    submissions = planted(folder, out, separate_user)
     for p in submissions:
         path = folder / p.path
         path.parent.mkdir(parents=True, exist_ok=True)

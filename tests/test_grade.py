@@ -20,6 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import planted_submissions
 import pytest
 import torch
 
@@ -28,21 +29,27 @@ from lateint import checks
 from lateint.grade import Limits, grade, summary
 from lateint.grade.__main__ import main as grade_cli
 from lateint.grade.codec import Opaque, decode, encode
-from lateint.grade.exercises import default_exercises_folder, find_submissions, load_exercises
-from lateint.grade.judge import judge_task
-from lateint.grade.exercises import Task
+from lateint.grade.exercises import (
+    Task,
+    default_exercises_folder,
+    find_submissions,
+    load_exercises,
+)
+from lateint.grade.judge import hidden_inputs, judge_task, suite
 from lateint.grade.sandbox import isolation
 from lateint.maxsim import explain, maxsim
 
-import planted_submissions
-
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 GRADER = Path(lateint.__file__).resolve().parent  # the grader's own files: the whole lateint package
-LIMITS = Limits(seconds=30, memory_mb=3072)  # the looping notebook costs 30 s; the others need ~5-15 s
+LIMITS = Limits(seconds=40, memory_mb=3072)  # the looping notebook costs 40 s; the others need well under that
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 def digest(files: dict[str, bytes]) -> dict[str, str]:
@@ -66,9 +73,9 @@ def graded():
     root = Path(tempfile.mkdtemp(prefix="lateint-planted-"))
     os.chmod(root, 0o755)  # readable by the sandbox's user, so only write protection stops the vandal
     submissions, out = root / "submissions", root / "grades.csv"
-    # Without a separate user the vandal would succeed against the grader's files: it aims only at
-    # the submissions and the CSV then (read into memory / written at the end, so still safe).
-    planted = planted_submissions.build(submissions, out, attack_grader=isolation().uid is not None)
+    # Without a separate user for the sandbox (not root), a notebook can change what the grader's user
+    # can: the vandal then aims only at its own folder and the CSV (written at the end, so still safe).
+    planted = planted_submissions.build(submissions, out, separate_user=isolation().uid is not None)
     for path in [submissions, *submissions.rglob("*")]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     grader_before, submissions_before = snapshot(GRADER), snapshot(submissions)
@@ -103,7 +110,9 @@ def test_every_task_gets_its_expected_verdict(graded):
         for task, (verdict, says) in p.expected.items():
             r = row(graded["rows"], p.student, p.exercise, task)
             if r.verdict != verdict or not re.search(says, r.message, re.DOTALL):
-                wrong.append(f"{p.student}/{p.exercise}/{task}: expected {verdict} /{says}/, got {r.verdict}: {r.message}")
+                wrong.append(
+                    f"{p.student}/{p.exercise}/{task}: expected {verdict} /{says}/, got {r.verdict}: {r.message}"
+                )
     assert not wrong, "\n".join(wrong)
 
 
@@ -245,13 +254,35 @@ def test_suite_of_runs_a_check_apart_from_the_function(capsys):
         checks.suite_of(print)
 
 
+def same(a, b) -> bool:
+    if isinstance(b, torch.Tensor):
+        return isinstance(a, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(b, dict):
+        return isinstance(a, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in b)
+    return a == b
+
+
+def test_every_exercises_hidden_inputs_reach_the_sandbox_intact():
+    """The arguments of every check's hidden cases survive the trip as plain data (dtypes, dicts of tensors, runs)."""
+    for exercise in load_exercises().values():
+        sent = json.loads(hidden_inputs(exercise))
+        assert [(t["function"], t["check"]) for t in sent] == [(t.function, t.check) for t in exercise.tasks]
+        for task in sent:
+            cases = suite(task["check"]).cases
+            assert len(task["cases"]) == len(cases) > 0
+            for line, case in zip(task["cases"], cases):
+                assert same(decode(line), case.args), (task["check"], case.name)
+
+
 def events_for(check, fn):
     """The events a sandbox would send for ``fn`` on ``check``'s hidden cases."""
     events = [{"task": check, "defined": True}]
     for k, case in enumerate(checks.suite_of(getattr(checks, check)).cases):
         try:
             events.append({"task": check, "case": k, "answer": encode(fn(*case.args))})
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 (what the sandbox does with any error)
             events.append({"task": check, "case": k, "raised": [type(e).__name__, str(e), "in fn, line 1"]})
     return events
 
@@ -259,7 +290,7 @@ def events_for(check, fn):
 def test_judge_replays_answers_and_errors():
     task = Task("best_matches", "check_best_matches")
     stopped = ("timed out", "timed out after 9 s")
-    reference = lambda q, d: [(m.doc_position, m.similarity) for m in explain(q, d)]  # noqa: E731
+    reference = lambda q, d: [(m.doc_position, m.similarity) for m in explain(q, d)]
     verdict = judge_task(task, events_for(task.check, reference), stopped)
     assert verdict.verdict == "passed" and verdict.message.startswith("✓ check_best_matches")
     verdict = judge_task(task, events_for(task.check, lambda q, d: 1 / 0), stopped)

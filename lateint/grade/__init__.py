@@ -41,7 +41,7 @@ def grade(
     out: str | Path | None = None,
     *,
     exercises: str | Path | None = None,
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
     jobs: int = 1,
     logs: str | Path | None = None,
     progress: bool = True,
@@ -54,7 +54,8 @@ def grade(
         out: where to write the CSV (atomically, once everything is graded).
         exercises: folder of the instructor's exercise notebooks, whose metadata lists
             each exercise's tasks (default: this repository's ``notebooks/exercises``).
-        limits: per-notebook time (s) and memory (MiB) limits, and how much output is kept.
+        limits: per-notebook time (s) and memory (MiB) limits, and how much output is kept
+            (default: ``Limits()``, 120 s and 4096 MiB).
         jobs: notebooks run at the same time.
         logs: folder for what each notebook printed (cut to ``limits.output_kb``), one
             ``<student>/<file>.log`` each; none kept without it.
@@ -62,14 +63,20 @@ def grade(
     """
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
+    limits = limits or Limits()
     known = load_exercises(exercises)
     found = find_submissions(submissions, known)
     if not found:
-        raise FileNotFoundError(f"no .ipynb files under {submissions}: pass the folder the notebooks were collected in.")
+        raise FileNotFoundError(
+            f"no .ipynb files under {submissions}: pass the folder the notebooks were collected in."
+        )
     how = isolation()
     inputs = {s.exercise.name: hidden_inputs(s.exercise) for s in found if s.exercise}
     rows: dict[int, list[Row]] = {}
-    with ThreadPoolExecutor(jobs) as pool, tqdm(total=len(found), desc="grading", unit="notebook", disable=not progress) as bar:
+    with (
+        ThreadPoolExecutor(jobs) as pool,
+        tqdm(total=len(found), desc="grading", unit="notebook", disable=not progress) as bar,
+    ):
         running = {}
         for i, sub in enumerate(found):
             if sub.exercise is None:
@@ -103,7 +110,11 @@ def _rows(sub: Submission, outcome: Outcome, limits: Limits) -> list[Row]:
 
 
 def _write_log(folder: Path, sub: Submission, outcome: Outcome) -> None:
-    safe = lambda s: re.sub(r"[^\w.\-]+", "_", s).strip(".") or "_"  # noqa: E731
-    path = folder / safe(sub.student) / f"{safe(sub.path.stem)}.log"
+    path = folder / _safe_name(sub.student) / f"{_safe_name(sub.path.stem)}.log"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(outcome.output, encoding="utf-8")
+
+
+def _safe_name(name: str) -> str:
+    """A student's or file's name as one safe path component."""
+    return re.sub(r"[^\w.\-]+", "_", name).strip(".") or "_"

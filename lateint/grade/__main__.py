@@ -14,11 +14,17 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m lateint.grade",
         description="Run every submitted exercise notebook in a sandbox and grade its tasks with lateint's checks.",
     )
-    parser.add_argument("submissions", help="folder of submitted notebooks (a sub-folder per student, or names in files)")
+    parser.add_argument(
+        "submissions", help="folder of submitted notebooks (a sub-folder per student, or names in files)"
+    )
     parser.add_argument("--out", default="grades.csv", help="CSV to write (default: grades.csv)")
     parser.add_argument("--exercises", help="folder of the instructor's exercise notebooks (default: the course's)")
-    parser.add_argument("--time-limit", type=float, default=defaults.seconds, help="seconds per notebook (default: %(default)s)")
-    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb, help="MiB of memory per notebook (default: %(default)s)")
+    parser.add_argument(
+        "--time-limit", type=float, default=defaults.seconds, help="seconds per notebook (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--memory-mb", type=int, default=defaults.memory_mb, help="MiB of memory per notebook (default: %(default)s)"
+    )
     parser.add_argument("--jobs", type=int, default=1, help="notebooks run at once (default: 1)")
     parser.add_argument("--logs", help="folder for what each notebook printed (cut), one file per notebook")
     args = parser.parse_args(argv)
@@ -33,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
                 "grade as root in a container for full isolation (see notebooks/exercises/README.md).",
                 file=sys.stderr,
             )
-        rows = grade(args.submissions, args.out, exercises=args.exercises, limits=limits, jobs=args.jobs, logs=args.logs)
+        rows = grade(
+            args.submissions, args.out, exercises=args.exercises, limits=limits, jobs=args.jobs, logs=args.logs
+        )
     except (OSError, ValueError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

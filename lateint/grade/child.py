@@ -43,7 +43,7 @@ def _describe(e: BaseException) -> list[str]:
     where = f"in {cells[-1].name}, line {cells[-1].lineno}" if cells else ""
     try:
         message = str(e)[:500]
-    except Exception:
+    except Exception:  # noqa: BLE001 (a student's exception's __str__ may raise anything)
         message = "<unprintable message>"
     return [type(e).__name__, message, where]
 
@@ -84,6 +84,7 @@ def run_below_init(fd: int) -> None:
 def main(notebook: str, inputs: str, fd: int, limits: dict) -> None:
     limit_resources(limits)
     run_below_init(fd)
+    os.set_inheritable(fd, False)  # a process the notebook starts must not hold the channel open after it ends
     channel = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
     write, dumps = channel.write, json.dumps  # bound before the student's code could replace them
 

@@ -85,7 +85,7 @@ class _Encoder:
             t = torch.from_numpy(np.ascontiguousarray(value)) if kind == "ndarray" else value
             t = t.detach().to("cpu").contiguous().clone()
             save_tensors({"probe": t.reshape(-1)[:0]})  # a dtype safetensors cannot store becomes Opaque
-        except Exception:
+        except Exception:  # noqa: BLE001 (anything odd about the tensor: send it as an Opaque)
             return self.opaque(value)
         name = f"t{len(self.tensors)}"
         self.tensors[name] = t
@@ -95,7 +95,7 @@ class _Encoder:
     def opaque(value: Any) -> dict:
         try:
             text = repr(value)[:200]
-        except Exception:
+        except Exception:  # noqa: BLE001 (a student's __repr__ may raise anything)
             text = "<unprintable>"
         return {"object": [type(value).__name__, text]}
 
@@ -126,7 +126,7 @@ def _build(tree: Any, tensors: dict[str, torch.Tensor]) -> Any:
         return [_build(v, tensors) for v in tree]
     if not isinstance(tree, dict) or len(tree) != 1:
         raise ValueError(f"unexpected node {str(tree)[:80]}")
-    (kind, body), = tree.items()
+    ((kind, body),) = tree.items()
     if kind == "tuple":
         return tuple(_build(v, tensors) for v in body)
     if kind == "dict":

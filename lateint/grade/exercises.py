@@ -85,7 +85,9 @@ def load_exercises(folder: str | Path | None = None) -> dict[str, Exercise]:
         tasks = tuple(Task(t["function"], t["check"]) for t in meta["tasks"])
         for task in tasks:
             if not task.check.startswith("check_") or not callable(getattr(checks, task.check, None)):
-                raise ValueError(f"{path}: task {task.function!r} names {task.check!r}, which is not in lateint.checks.")
+                raise ValueError(
+                    f"{path}: task {task.function!r} names {task.check!r}, which is not in lateint.checks."
+                )
         exercises[path.stem] = Exercise(path.stem, tasks)
     return exercises
 

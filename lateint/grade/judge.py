@@ -109,7 +109,9 @@ def judge_task(task: Task, events: list[dict], stopped: tuple[str, str], cells: 
         with redirect_stdout(printed):
             suite(task.check).run(replay)
     except _NoAnswer as missing:
-        return TaskVerdict(task, stopped[0], f"{stopped[1]}, while {task.function} ran on hidden case {missing.args[0] + 1}.")
+        return TaskVerdict(
+            task, stopped[0], f"{stopped[1]}, while {task.function} ran on hidden case {missing.args[0] + 1}."
+        )
     except checks.CheckFailed as failure:
         message = str(failure)
         cause = failure.__cause__
@@ -124,7 +126,9 @@ def judge_task(task: Task, events: list[dict], stopped: tuple[str, str], cells: 
 
 def _missing(function: str, events: list[dict], cells: list[dict]) -> str:
     """Why a function is not in the notebook: its defining cell raised, or no cell defines it."""
-    defining = [i for i in range(len(cells)) if re.search(rf"^def {re.escape(function)}\(", _source(cells, i), re.MULTILINE)]
+    defining = [
+        i for i in range(len(cells)) if re.search(rf"^def {re.escape(function)}\(", _source(cells, i), re.MULTILINE)
+    ]
     errors = {e["cell_error"]: e.get("error", "?") for e in events if "cell_error" in e}
     for i in defining:
         if i in errors:
@@ -190,7 +194,9 @@ def notebook_verdict(outcome: Outcome, limits: Limits, cells: list[dict]) -> tup
     if len(errors) > 5:
         notes.append(f"{len(errors) - 5} more cells raised")
     if outcome.printed > limits.output_kb * 1024:
-        notes.append(f"printed {outcome.printed / 1e6:.1f} MB (the log keeps the first and last {limits.output_kb // 2} kB)")
+        notes.append(
+            f"printed {outcome.printed / 1e6:.1f} MB (the log keeps the first and last {limits.output_kb // 2} kB)"
+        )
     notes.append(f"{outcome.seconds:.0f} s")
     if outcome.finished:
         verdict = "ran with errors" if errors else "ran"

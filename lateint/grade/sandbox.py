@@ -107,7 +107,12 @@ def isolation() -> Isolation:
         drop = (setpriv, f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups", "--no-new-privs")
         if namespaces:
             candidates.append(
-                Isolation((*namespaces, *drop), nobody.pw_uid, nobody.pw_gid, "no network, own PID namespace, runs as user nobody")
+                Isolation(
+                    (*namespaces, *drop),
+                    nobody.pw_uid,
+                    nobody.pw_gid,
+                    "no network, own PID namespace, runs as user nobody",
+                )
             )
         # e.g. a container without the right to make namespaces: give it no network itself (docker --network none)
         candidates.append(Isolation(drop, nobody.pw_uid, nobody.pw_gid, "network allowed, runs as user nobody"))
@@ -123,6 +128,7 @@ def isolation() -> Isolation:
             text=True,
             cwd="/",
             timeout=120,
+            check=False,
         )
         if probe.returncode == 0:
             return candidate
