@@ -312,6 +312,8 @@ def test_judge_is_not_fooled_by_forged_or_odd_answers():
     assert verdict.verdict == "failed" and "expected a number, got a malformed" in verdict.message
     events = events_for(task.check, lambda q, d: {"a": 1})
     assert "expected a number, got a dict" in judge_task(task, events, ("crashed", "crashed")).message
+    forged = [{"task": task.check, "defined": True}, {"task": task.check, "case": 0, "raised": 5}]
+    assert judge_task(task, forged, ("crashed", "crashed")).message.startswith("check_maxsim: your function raised 5")
 
 
 def test_codec_round_trips_plain_data_only():

@@ -100,6 +100,15 @@ def grade(
 
 
 def _rows(sub: Submission, outcome: Outcome, limits: Limits) -> list[Row]:
+    try:
+        return _judged(sub, outcome, limits)
+    except Exception as e:  # noqa: BLE001 (whatever a submission sent back, the others still get graded)
+        message = f"the grader could not judge what this notebook sent back: {type(e).__name__}: {e}"[:300]
+        tasks = [NOTEBOOK] + [t.function for t in sub.exercise.tasks]
+        return [Row(sub.student, sub.exercise.name, task, "crashed", message, str(sub.path)) for task in tasks]
+
+
+def _judged(sub: Submission, outcome: Outcome, limits: Limits) -> list[Row]:
     cells = json.loads(sub.notebook).get("cells", [])
     verdict, message = notebook_verdict(outcome, limits, cells)
     name, path = sub.exercise.name, str(sub.path)

@@ -93,7 +93,8 @@ def judge_task(task: Task, events: list[dict], stopped: tuple[str, str], cells: 
         if answer is None:
             raise _NoAnswer(k)
         if "raised" in answer:
-            kind, message, where = (list(answer["raised"]) + ["", "", ""])[:3]
+            raised = answer["raised"] if isinstance(answer["raised"], list) else [answer["raised"]]
+            kind, message, where = [str(x) for x in raised[:3]] + [""] * (3 - len(raised[:3]))
             error = _stand_in(kind, message)
             error.where = where
             raise error

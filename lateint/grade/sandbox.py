@@ -120,16 +120,21 @@ def isolation() -> Isolation:
         mapped = namespaces if os.geteuid() == 0 else (unshare, "--user", "--map-root-user", *namespaces[1:])
         candidates.append(Isolation(mapped, None, None, "no network, own PID namespace, runs as the grader's user"))
     candidates.append(Isolation((), None, None, "NOT isolated: network allowed, runs as the grader's user"))
+    failures = []
     for candidate in candidates:
-        probe = subprocess.run(
-            [*candidate.prefix, sys.executable, "-I", "-c", "import lateint.grade.child"],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            cwd="/",
-            timeout=120,
-            check=False,
-        )
+        try:
+            probe = subprocess.run(
+                [*candidate.prefix, sys.executable, "-I", "-c", "import lateint.grade.child"],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                cwd="/",
+                timeout=120,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as e:
+            failures.append(f"{candidate.description}: {e}")
+            continue
         if probe.returncode == 0:
             return candidate
         if candidate.uid is not None and "Permission denied" in probe.stderr:
@@ -138,7 +143,8 @@ def isolation() -> Isolation:
                 "Make the virtual environment and the repository readable by all users "
                 "(chmod -R a+rX on both), then grade again."
             )
-    raise RuntimeError(f"cannot start a grading process with {sys.executable}:\n{probe.stderr[-800:]}")
+        failures.append(f"{candidate.description}: {probe.stderr.strip()[-300:]}")
+    raise RuntimeError(f"cannot start a grading process with {sys.executable}:\n" + "\n".join(failures))
 
 
 def _nobody() -> pwd.struct_passwd | None:
