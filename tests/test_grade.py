@@ -11,12 +11,14 @@ cores); the tests then read the rows.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
 import os
 import re
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
@@ -36,7 +38,7 @@ from lateint.grade.exercises import (
     load_exercises,
 )
 from lateint.grade.judge import hidden_inputs, judge_task, suite
-from lateint.grade.sandbox import isolation
+from lateint.grade.sandbox import isolation, run_notebook
 from lateint.maxsim import explain, maxsim
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
@@ -264,11 +266,18 @@ def same(a, b) -> bool:
     return a == b
 
 
+RUN_THE_MODEL = {"check_embed_pooled", "check_needle_curve", "check_encode_queries_batched"}  # arguments: text
+
+
 def test_every_exercises_hidden_inputs_reach_the_sandbox_intact():
-    """The arguments of every check's hidden cases survive the trip as plain data (dtypes, dicts of tensors, runs)."""
+    """The arguments of every check's hidden cases survive the trip as plain data (dtypes, dicts of tensors, runs).
+
+    The checks whose cases run the model (slow to build) are left out: their arguments are texts.
+    """
     for exercise in load_exercises().values():
-        sent = json.loads(hidden_inputs(exercise))
-        assert [(t["function"], t["check"]) for t in sent] == [(t.function, t.check) for t in exercise.tasks]
+        light = dataclasses.replace(exercise, tasks=tuple(t for t in exercise.tasks if t.check not in RUN_THE_MODEL))
+        sent = json.loads(hidden_inputs(light))
+        assert [(t["function"], t["check"]) for t in sent] == [(t.function, t.check) for t in light.tasks]
         for task in sent:
             cases = suite(task["check"]).cases
             assert len(task["cases"]) == len(cases) > 0
@@ -328,3 +337,36 @@ def test_codec_round_trips_plain_data_only():
     for bad in ("", "[]", '{"value": {"pickle": "gASV"}, "tensors": ""}', '{"value": 1, "tensors": "!!"}'):
         with pytest.raises(ValueError, match="not an encoded value"):
             decode(bad)
+
+
+def test_the_sandbox_is_offline_unprivileged_and_alone():
+    """A notebook's function reports what it can reach; the grader reads its answer back as plain data.
+
+    "Offline" is checked against a server this test opens on the grader's own loopback:
+    a process outside the sandbox reaches it, the notebook must not.
+    """
+    how = isolation()
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        socket.create_connection(("127.0.0.1", port), timeout=3).close()  # reachable from here
+        probe = (
+            "import os, socket\n"
+            "def probe():\n"
+            "    try:\n"
+            f"        socket.create_connection(('127.0.0.1', {port}), timeout=3).close()\n"
+            "        net = 'connected'\n"
+            "    except OSError as e:\n"
+            "        net = type(e).__name__\n"
+            "    pids = [p for p in os.listdir('/proc') if p.isdigit()]\n"
+            "    return {'net': net, 'uid': os.getuid(), 'pids': len(pids), 'cwd': os.listdir('.')}\n"
+        )
+        notebook = {"cells": [{"cell_type": "code", "source": probe, "metadata": {}, "outputs": []}], "metadata": {}}
+        inputs = json.dumps([{"check": "probe", "function": "probe", "cases": [encode(())]}])
+        outcome = run_notebook(json.dumps(notebook).encode(), inputs, Limits(seconds=60), how)
+    assert outcome.finished, outcome.output
+    seen = decode(next(e["answer"] for e in outcome.events if e.get("task") == "probe" and "answer" in e))
+    assert [n for n in seen["cwd"] if not n.startswith(".")] == ["submission.ipynb"]  # its own copy, alone
+    if how.description.startswith("no network"):
+        assert seen["net"] != "connected" and seen["pids"] <= 3, seen  # its init, itself, and nothing else
+    if how.uid is not None:
+        assert seen["uid"] == how.uid != os.geteuid()
