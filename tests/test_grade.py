@@ -370,3 +370,23 @@ def test_the_sandbox_is_offline_unprivileged_and_alone():
         assert seen["net"] != "connected" and seen["pids"] <= 3, seen  # its init, itself, and nothing else
     if how.uid is not None:
         assert seen["uid"] == how.uid != os.geteuid()
+
+
+def test_a_notebook_the_grader_cannot_run_is_recorded_and_grading_goes_on(tmp_path, monkeypatch):
+    import lateint.grade as grading
+
+    def no_room(notebook, *args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(grading, "run_notebook", no_room)
+    for student in ("ann", "ben"):
+        (tmp_path / student).mkdir()
+        shutil.copy(NOTEBOOKS / "solutions" / "00_setup.ipynb", tmp_path / student / "00_setup.ipynb")
+    rows = grade(tmp_path, progress=False)
+    assert [(r.student, r.task, r.verdict) for r in rows] == [
+        *[("ann", task, "crashed") for task in ("notebook", "cosine_matrix", "ndcg_at_10")],
+        *[("ben", task, "crashed") for task in ("notebook", "cosine_matrix", "ndcg_at_10")],
+        ("ann", "total", "0/2"),
+        ("ben", "total", "0/2"),
+    ]
+    assert rows[0].message == "the grader could not run this notebook: OSError: [Errno 28] No space left on device"

@@ -87,9 +87,14 @@ def grade(
                 running[pool.submit(run_notebook, sub.notebook, inputs[sub.exercise.name], limits, how)] = i
         for future in as_completed(running):
             i = running[future]
-            rows[i] = _rows(found[i], future.result(), limits)
-            if logs is not None:
-                _write_log(Path(logs), found[i], future.result())
+            try:
+                outcome = future.result()
+            except Exception as e:  # noqa: BLE001 (e.g. no room for its temporary folder: the others still run)
+                rows[i] = _crashed(found[i], f"the grader could not run this notebook: {type(e).__name__}: {e}")
+            else:
+                rows[i] = _rows(found[i], outcome, limits)
+                if logs is not None:
+                    _write_log(Path(logs), found[i], outcome)
             bar.set_postfix_str(found[i].student, refresh=False)
             bar.update()
     graded = [row for i in sorted(rows) for row in rows[i]]
@@ -103,9 +108,13 @@ def _rows(sub: Submission, outcome: Outcome, limits: Limits) -> list[Row]:
     try:
         return _judged(sub, outcome, limits)
     except Exception as e:  # noqa: BLE001 (whatever a submission sent back, the others still get graded)
-        message = f"the grader could not judge what this notebook sent back: {type(e).__name__}: {e}"[:300]
-        tasks = [NOTEBOOK] + [t.function for t in sub.exercise.tasks]
-        return [Row(sub.student, sub.exercise.name, task, "crashed", message, str(sub.path)) for task in tasks]
+        return _crashed(sub, f"the grader could not judge what this notebook sent back: {type(e).__name__}: {e}")
+
+
+def _crashed(sub: Submission, message: str) -> list[Row]:
+    """A 'crashed' row for the notebook and each of its tasks, when it could not be run or judged."""
+    tasks = [NOTEBOOK] + [t.function for t in sub.exercise.tasks]
+    return [Row(sub.student, sub.exercise.name, task, "crashed", message[:300], str(sub.path)) for task in tasks]
 
 
 def _judged(sub: Submission, outcome: Outcome, limits: Limits) -> list[Row]:
