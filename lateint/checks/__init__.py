@@ -49,6 +49,8 @@ from .expect import ExpectationFailed, expect
 __all__ = [
     "CheckFailed",
     "ExpectationFailed",
+    "Suite",
+    "suite_of",
     "expect",
     "check_best_matches",
     "check_cosine_scores",
@@ -93,8 +95,48 @@ class Case:
 # --------------------------------------------------------------------- the harness
 
 
+@dataclass
+class Suite:
+    """A check taken apart: its hidden cases and how it judges answers, without a function to call yet.
+
+    For a grader that calls the learner's function somewhere else (``lateint.grade`` runs
+    it in a sandbox and sends back plain data): :meth:`run` does exactly what the check
+    does, with any ``fn`` that gives the answers, e.g. one replaying those sent back.
+    """
+
+    check: str
+    cases: list[Case]
+    compare: Callable[[str, Any, Case], None]
+    done: str
+
+    def run(self, fn: Callable) -> None:
+        """Call ``fn`` on copies of each case's arguments; raise CheckFailed or print the ✓ line."""
+        _run(self.check, fn, self.cases, self.compare, self.done)
+
+
+class _Collector:
+    """Passed to a check in place of a function: the check hands over its Suite instead of running."""
+
+    suite: Suite | None = None
+
+
+def suite_of(check: Callable, **kwargs: Any) -> Suite:
+    """The :class:`Suite` of a check function (e.g. ``suite_of(check_maxsim)``): its cases built, nothing run.
+
+    ``kwargs`` go to the check (``encoder=`` for the checks that encode text).
+    """
+    collector = _Collector()
+    check(collector, **kwargs)
+    if collector.suite is None:
+        raise TypeError(f"{getattr(check, '__name__', check)!r} is not one of the checks in lateint.checks.")
+    return collector.suite
+
+
 def _run(check: str, fn: Callable, cases: Sequence[Case], compare: Callable[[str, Any, Case], None], done: str) -> None:
     """Call ``fn`` on every case, compare each answer, print the verdict or raise CheckFailed."""
+    if isinstance(fn, _Collector):  # suite_of() asks for the cases only
+        fn.suite = Suite(check, list(cases), compare, done)
+        return
     if not callable(fn):
         raise CheckFailed(
             f"{check} needs your function itself, e.g. {check}(my_function), "

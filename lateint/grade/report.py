@@ -1,0 +1,105 @@
+"""The grades: rows for the CSV, a total per student, and the short summary printed at the end."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+
+from lateint.display.tables import format_table
+
+__all__ = ["Row", "summary", "totals", "write_csv"]
+
+NOTEBOOK = "notebook"  # the task name of a submission's own row (ran / timed out / crashed ...)
+TOTAL = "total"  # the task name of a student's total row
+FLAGGED = ("timed out", "crashed", "unidentified", "unreadable")  # notebook verdicts the summary lists
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of grades.csv.
+
+    ``task`` is the function a task asks for (e.g. ``maxsim_pair``), ``notebook`` for the
+    row about the submission as a whole, or ``total`` for a student's total, whose
+    ``verdict`` is "passed/tasks".
+    """
+
+    student: str
+    exercise: str
+    task: str
+    verdict: str
+    message: str
+    file: str
+
+
+def totals(rows: Sequence[Row]) -> list[Row]:
+    """One total row per student: tasks passed out of the tasks of every exercise anyone submitted.
+
+    With several submissions of one exercise by one student, the best one counts. A
+    missing exercise counts its tasks as not passed, and the message names it.
+    """
+    tasks: dict[tuple[str, str, str], list[Row]] = defaultdict(list)  # (student, exercise, file) -> task rows
+    for row in rows:
+        if row.task not in (NOTEBOOK, TOTAL) and row.exercise:
+            tasks[row.student, row.exercise, row.file].append(row)
+    size = {exercise: len(r) for (_, exercise, _), r in tasks.items()}
+    best: dict[str, dict[str, int]] = defaultdict(dict)
+    for (student, exercise, _), task_rows in tasks.items():
+        passed = sum(r.verdict == "passed" for r in task_rows)
+        best[student][exercise] = max(best[student].get(exercise, 0), passed)
+    out = []
+    for student in sorted({row.student for row in rows}):
+        done = best.get(student, {})
+        missing = [e for e in sorted(size) if e not in done]
+        message = f"no submission for {', '.join(missing)}" if missing else ""
+        out.append(Row(student, "", TOTAL, f"{sum(done.values())}/{sum(size.values())}", message, ""))
+    return out
+
+
+def write_csv(rows: Sequence[Row], path: str | Path) -> Path:
+    """Write the rows to ``path`` atomically: a reader sees the old file or the whole new one, never a part."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow([f.name for f in fields(Row)])
+            writer.writerows(astuple(row) for row in rows)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def summary(rows: Sequence[Row]) -> str:
+    """A student x exercise table of tasks passed, the verdict counts, and the notebooks to look at by hand."""
+    per_file: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for r in rows:
+        if r.task not in (NOTEBOOK, TOTAL) and r.exercise:
+            per_file[r.student, r.exercise, r.file].append(r.verdict)
+    best: dict[tuple[str, str], tuple[int, int]] = {}
+    for (student, exercise, _), verdicts in per_file.items():
+        score = (verdicts.count("passed"), len(verdicts))
+        best[student, exercise] = max(best.get((student, exercise), score), score)
+    exercises = sorted({exercise for _, exercise in best})
+    table = {
+        r.student: {e: "{}/{}".format(*best[r.student, e]) if (r.student, e) in best else "-" for e in exercises}
+        | {"total": r.verdict}
+        for r in sorted(rows, key=lambda r: r.student)
+        if r.task == TOTAL
+    }
+    lines = [format_table(table, first="student")] if table else []
+    counts = Counter(r.verdict for r in rows if r.task not in (NOTEBOOK, TOTAL))
+    lines.append("tasks: " + ", ".join(f"{n} {verdict}" for verdict, n in counts.most_common()))
+    flagged = [r for r in rows if r.task == NOTEBOOK and r.verdict in FLAGGED]
+    if flagged:
+        lines.append("look at these notebooks by hand:")
+        lines += [f"  {r.file}: {r.verdict}: {r.message}" for r in flagged]
+    return "\n".join(lines)
