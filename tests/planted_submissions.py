@@ -167,7 +167,7 @@ def _vandal(submissions: Path, out: Path, separate_user: bool) -> str:
 CHEAT = (
     "# my check cell, improved\n"
     "import lateint.checks\n"
-    "lateint.checks._run = lambda *args, **kwargs: print('✓ all good')\n"
+    "lateint.checks.harness.run_check = lambda *args, **kwargs: print('✓ all good')\n"
     "lateint.checks.Suite.run = lambda self, fn: print('✓ all good')\n"
     "for name in dir(lateint.checks):\n"
     "    if name.startswith('check_'):\n"

@@ -1,0 +1,186 @@
+"""Checks for exercise 04 out of domain (``notebooks/exercises/04_*.ipynb``)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+
+from ..evaluate import recall_at_k
+from ..lessons.domain import fragmentation
+from ..lessons.hybrid import rrf
+from .harness import (
+    Case,
+    compare_number,
+    default_encoder,
+    failure,
+    judge_answer,
+    run_check,
+    seeded_generator,
+)
+
+
+def check_recall_at_k(fn: Callable[[Sequence[str], Mapping[str, int], int], float]) -> None:
+    """Check ``fn(ranked_ids, rels, k) -> float``: the fraction of the relevant documents in the top k.
+
+    Reference: :func:`lateint.evaluate.recall_at_k` (relevant = grade >= 1).
+    """
+    ids = [f"doc{i}" for i in range(20)]
+    specs = [
+        ("2 relevant documents, both in the top 10", ids[:10], {"doc1": 1, "doc6": 2}, 10),
+        ("3 relevant documents, one in the top 5, k = 5", ids[:10], {"doc0": 1, "doc7": 1, "doc9": 1}, 5),
+        (
+            "judged documents with grade 0 (not relevant) are retrieved",
+            ids[:10],
+            {"doc0": 0, "doc1": 0, "doc2": 1, "doc15": 1},
+            10,
+        ),
+        ("12 relevant documents, k = 10: at most 10 of them fit", ids, {d: 1 for d in ids[:12]}, 10),
+        ("a relevant document at rank 15, past k = 10", ids, {"doc3": 1, "doc14": 1}, 10),
+        ("no relevant document in the judgements: recall is 0, not an error", ids[:10], {"doc0": 0}, 10),
+    ]
+    cases = []
+    for name, ranked, rels, k in specs:
+        relevant = [d for d, g in rels.items() if g > 0]
+        judged = list(rels)
+        found = len(set(relevant) & set(ranked[:k]))
+        cases.append(
+            Case(
+                name,
+                (ranked, rels, k),
+                recall_at_k(ranked, rels, k),
+                {
+                    "this is precision@k (divided by k); recall divides by the number of relevant documents.": found
+                    / k,
+                    "divided by min(k, number relevant): that is 'capped recall' (BEIR's R_cap), not recall.": found
+                    / max(1, min(k, len(relevant))),
+                    "judged documents with grade 0 were counted as relevant; relevant means grade >= 1.": len(
+                        set(judged) & set(ranked[:k])
+                    )
+                    / max(1, len(judged)),
+                    "no cut-off: only the top k documents count.": len(set(relevant) & set(ranked))
+                    / max(1, len(relevant)),
+                },
+            )
+        )
+    run_check("check_recall_at_k", fn, cases, compare_number, "cut-off, grades, denominator")
+
+
+def check_rrf(fn: Callable[[Sequence[Mapping[str, Mapping[str, float]]]], Mapping[str, Mapping[str, float]]]) -> None:
+    """Check ``fn(runs) -> run``: reciprocal rank fusion with k = 60.
+
+    ``runs`` is a list of runs ``{query id: {doc id: score}}``; the fused score of a
+    document is ``sum over runs of 1 / (60 + rank)``, rank 1 = best. Reference:
+    :func:`lateint.lessons.hybrid.rrf`.
+    """
+    gen = seeded_generator(7)
+    docs = [f"d{i}" for i in range(12)]
+    cases = []
+    for name, n_runs, depth in (
+        ("2 runs of 8 documents for 2 queries, partly overlapping", 2, 8),
+        ("3 runs: BM25-like scores (0-30) and cosines (0-1) on different scales", 3, 10),
+        ("1 run: fusion keeps its order", 1, 6),
+    ):
+        runs = []
+        for r in range(n_runs):
+            scale = 30.0 if r == 0 else 1.0
+            run = {}
+            for qid in ("q1", "q2"):
+                chosen = torch.randperm(len(docs), generator=gen)[:depth].tolist()
+                run[qid] = {docs[j]: round(scale * torch.rand(1, generator=gen).item(), 4) for j in chosen}
+            runs.append(run)
+        cases.append(
+            Case(
+                name,
+                (runs,),
+                rrf(runs, k=60),
+                {
+                    "ranks must start at 1 for the best document (1 / (60 + 1)), not 0.": rrf(runs, k=59),
+                    "the constant k was left out: use 1 / (60 + rank).": rrf(runs, k=0),
+                    "the scores were added, not the reciprocal ranks: RRF uses only each document's RANK in each "
+                    "run.": _sum_runs(runs),
+                },
+            )
+        )
+    run_check("check_rrf", fn, cases, _compare_runs, "1 / (60 + rank), summed over runs")
+
+
+def _sum_runs(runs: Sequence[Mapping[str, Mapping[str, float]]]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for run in runs:
+        for qid, scores in run.items():
+            for did, s in scores.items():
+                out.setdefault(qid, {})[did] = out.get(qid, {}).get(did, 0.0) + s
+    return out
+
+
+def _compare_runs(check: str, got: Any, case: Case) -> None:
+    """Compare runs ``{query id: {doc id: score}}`` score by score."""
+    if not isinstance(got, Mapping) or not all(isinstance(v, Mapping) for v in got.values()):
+        raise failure(check, case, "expected a run: a dict {query id: {doc id: score}}.")
+
+    def same(a, b):
+        return set(a) == set(b) and all(
+            set(a[q]) == set(b[q]) and all(math.isclose(a[q][d], b[q][d], abs_tol=1e-6) for d in b[q]) for q in b
+        )
+
+    def describe(got, expected):
+        if set(got) != set(expected):
+            return f"the fused run must hold every query of the input runs {sorted(expected)}, got {sorted(got)}."
+        for q, scores in expected.items():
+            if set(got[q]) != set(scores):
+                return (
+                    f"query {q!r}: the fused run must hold every document any run retrieved "
+                    f"({len(scores)} documents), got {len(got[q])}."
+                )
+            bad = next((d for d, s in scores.items() if not math.isclose(got[q][d], s, abs_tol=1e-6)), None)
+            if bad is not None:
+                return f"query {q!r}, document {bad!r}: got {got[q][bad]:.6f}, expected {scores[bad]:.6f}."
+        return "the fused run differs from the expected one."
+
+    judge_answer(check, case, got, same, describe)
+
+
+_DOMAIN_TEXTS = [
+    "Hypercholesterolemia raises the risk of atherosclerosis; statins lower LDL cholesterol.",
+    "The cat sat on the mat. The cat slept.",
+    "Myocardial infarction, i.e. a heart attack, follows thrombosis in 3 of 4 cases.",
+]
+
+
+def check_pieces_per_word(fn: Callable[[Sequence[str]], float], encoder=None) -> None:
+    """Check ``fn(texts) -> float``: the mean number of word pieces per word under ``encoder.tokenizer``.
+
+    Words are runs of letters (``re.findall(r"[A-Za-z]+", text)``), counted with
+    repetition; each word is tokenized on its own, without [CLS]/[SEP]. Reference:
+    ``lateint.lessons.domain.fragmentation(encoder.tokenizer, texts)["pieces_per_word"]``.
+    """
+    tokenizer = (encoder or default_encoder()).tokenizer
+    cases = []
+    for name, texts in (
+        ("3 texts: medical, everyday, medical with a number and abbreviations", _DOMAIN_TEXTS),
+        ("1 everyday text with a repeated word", _DOMAIN_TEXTS[1:2]),
+    ):
+        words = [w for t in texts for w in re.findall(r"[A-Za-z]+", t)]
+        distinct = sorted(set(words))
+        pieces = dict(zip(distinct, (len(ids) for ids in tokenizer(distinct, add_special_tokens=False)["input_ids"])))
+        whole = sum(len(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"])
+        cases.append(
+            Case(
+                name,
+                (list(texts),),
+                fragmentation(tokenizer, texts)["pieces_per_word"],
+                {
+                    "[CLS] and [SEP] were counted (2 extra pieces per word): tokenize with "
+                    "add_special_tokens=False.": sum(pieces[w] + 2 for w in words) / len(words),
+                    "each distinct word was counted once; count every occurrence (a repeated word counts each "
+                    "time).": sum(pieces.values()) / len(distinct),
+                    "the whole text was tokenized, so numbers and punctuation were counted too; tokenize the "
+                    "words (runs of letters) only.": whole / len(words),
+                },
+            )
+        )
+    run_check("check_pieces_per_word", fn, cases, compare_number, "words = runs of letters, no special tokens")
