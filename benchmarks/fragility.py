@@ -31,9 +31,14 @@ if os.environ.get("LATEINT_PERTURB"):
     _scale = float(os.environ["LATEINT_PERTURB"])
     _gen = torch.Generator().manual_seed(12345)
     _encode = E.Encoder._encode
-    def _perturbed(self, *a, **k):
-        return [t * (1 + _scale * torch.randn(t.shape, generator=_gen)) for t in _encode(self, *a, **k)]
-    E.Encoder._encode = _perturbed
+    # defined as if inside lateint, so the encoder's warnings still point at the learner's cell
+    _space = {"__name__": "lateint.perturbed", "_encode": _encode, "_scale": _scale, "_gen": _gen, "torch": torch}
+    exec(
+        "def _perturbed(self, *a, **k):\n"
+        "    return [t * (1 + _scale * torch.randn(t.shape, generator=_gen)) for t in _encode(self, *a, **k)]",
+        _space,
+    )
+    E.Encoder._encode = _space["_perturbed"]
 '''
 
 
