@@ -1,0 +1,265 @@
+"""The course in a real browser (Debian's Chromium, driven by Playwright): the built deck, and
+lesson 02's query stepper and lesson 00's first search in a live JupyterLab.
+
+Run them alone with ``pytest -m browser``; skip them with ``-m "not browser"``. Screenshots go
+to ``tests/artifacts/`` (git-ignored). See ``tests/browser.py`` for how Chromium is found and
+how JupyterLab is started and always stopped.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from browser import ARTIFACTS, chromium_path, jupyterlab, unavailable
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parent.parent
+NUMBER = r"(-?\d+\.\d+)"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium, 1280 x 720 pages."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed")
+    executable = chromium_path()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class PageProblems:
+    """Console errors, uncaught exceptions and failed or outside requests of one page."""
+
+    def __init__(self, page, allowed_hosts: tuple[str, ...] = ()) -> None:
+        self.errors: list[str] = []
+        page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: self.errors.append(f"failed request: {r.url} ({r.failure})"))
+        page.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status}: {r.url}"))
+
+        def only_local(route):
+            url = route.request.url
+            if url.startswith(("file://", "data:", "blob:")) or any(url.startswith(h) for h in allowed_hosts):
+                route.continue_()
+            else:
+                self.errors.append(f"request outside the page's own files: {url}")
+                route.abort()
+
+        page.route("**/*", only_local)
+
+
+# ----------------------------------------------------------------------------- the deck
+
+
+@pytest.fixture(scope="module")
+def deck(tmp_path_factory) -> Path:
+    """The deck, built as `make slides` builds it, into a temporary folder."""
+    sys.path.insert(0, str(ROOT / "slides"))
+    try:
+        from build import build
+    finally:
+        sys.path.remove(str(ROOT / "slides"))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return build(tmp_path_factory.mktemp("deck") / "build")
+
+
+def test_every_slide_renders_offline(browser, deck):
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    problems = PageProblems(page)  # file:// only: the deck must not need the network
+    page.goto(deck.as_uri())
+    page.wait_for_function("window.Reveal && Reveal.isReady()")
+    total = page.evaluate("Reveal.getTotalSlides()")
+    assert 20 <= total <= 30, f"{total} slides; the talk has about 20-30"
+    shots = ARTIFACTS / "slides"
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
+    images_seen = 0
+    for i in range(total):
+        if i:
+            page.evaluate("Reveal.next()")
+        page.wait_for_function(f"Reveal.getIndices().h === {i}")
+        page.wait_for_function("[...Reveal.getCurrentSlide().querySelectorAll('img')].every(im => im.complete)")
+        slide = page.evaluate("""() => {
+            const s = Reveal.getCurrentSlide();
+            return {text: s.innerText.trim(), height: s.scrollHeight,
+                    images: [...s.querySelectorAll('img')].map(im => ({src: im.getAttribute('src'), width: im.naturalWidth}))};
+        }""")
+        where = f"slide {i + 1} ({slide['text'][:40]!r})"
+        assert slide["text"] or slide["images"], f"{where} is empty"
+        for im in slide["images"]:
+            assert im["width"] > 0, f"{where}: image {im['src']} did not load"
+        images_seen += len(slide["images"])
+        assert slide["height"] <= 720, f"{where} is {slide['height']} px tall: it does not fit a 1280x720 slide"
+        if i in (0, 4, 11) or i == total - 1:
+            page.screenshot(path=str(shots / f"slide-{i + 1:02d}.png"))
+    assert images_seen == len(list((deck.parent / "figures").glob("*.png"))) >= 5  # every figure is shown
+    notes = page.evaluate("document.querySelectorAll('aside.notes').length")
+    assert notes >= 10, "speaker notes on the key slides"
+    assert not problems.errors, problems.errors
+
+
+# ------------------------------------------------------------------------ JupyterLab
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab serving temporary copies of lessons 00 and 02 (the repository's files stay as they are)."""
+    from lateint.data import default_data_dir
+
+    root = tmp_path_factory.mktemp("lab")
+    for name in ("00_setup.ipynb", "02_maxsim_by_hand.ipynb"):
+        shutil.copy(ROOT / "notebooks" / name, root / name)
+    os.environ.setdefault("LATEINT_DATA", str(default_data_dir()))  # the lessons' datasets, from the copies' folder
+    with jupyterlab(root) as server:
+        yield server
+
+
+def open_notebook(browser, lab, name: str):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems = PageProblems(page, allowed_hosts=(f"http://127.0.0.1:{lab.port}/", f"ws://127.0.0.1:{lab.port}/"))
+    page.goto(lab.url(f"lab/tree/{name}"))
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    return page, problems
+
+
+def run_all(page, timeout_s: float) -> None:
+    """Run > Run All Cells, then wait until no cell is queued or running."""
+    page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+    page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+    page.wait_for_function("document.querySelectorAll('.jp-InputPrompt').length > 0")
+    page.wait_for_function(
+        """() => { const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+                   return prompts.every(p => /\\[\\d+\\]/.test(p.innerText)); }""",
+        timeout=timeout_s * 1000, polling=1000)
+
+
+class Stepper:
+    """Lesson 02's query stepper as the page shows it."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.box = page.locator(".lateint-stepper").first
+
+    def match_text(self) -> str:
+        return self.box.locator(".widget-html-content").filter(has_text="Running total").first.inner_text()
+
+    def reading(self) -> dict:
+        """The step ("3 of 8"), the picked document token, its similarity and the running total."""
+        text = self.match_text()
+        step = re.search(r"\((\d+) of (\d+)\)", text)
+        sim = re.search(r"similarity " + NUMBER, text)
+        total = re.search(r"Running total " + NUMBER + " of " + NUMBER, text)
+        assert step and sim and total, f"unexpected stepper text: {text!r}"
+        picked = self.box.locator("span.picked")
+        return {"step": int(step.group(1)), "n": int(step.group(2)), "similarity": float(sim.group(1)),
+                "total": float(total.group(1)), "full": float(total.group(2)), "picked": picked.inner_text(),
+                "picked_pos": int(picked.get_attribute("data-pos")),
+                "done_rows": self.box.locator("tr.done").count(), "rows": self.box.locator("tr[data-step]").count()}
+
+    def button(self, label: str):
+        return self.box.locator(f"button:has-text('{label}')")
+
+    def wait_step(self, step: int) -> None:
+        self.box.locator(".widget-html-content", has_text=f"({step} of ").first.wait_for(timeout=30_000)
+
+    def rankings_tab(self):
+        return self.box.locator(".lm-TabBar-tab", has_text="rankings")
+
+
+def test_query_stepper_in_jupyterlab(browser, lab):
+    page, problems = open_notebook(browser, lab, "02_maxsim_by_hand.ipynb")
+    shots = ARTIFACTS / "lab"
+    shots.mkdir(parents=True, exist_ok=True)
+    run_all(page, timeout_s=240)
+    stepper = Stepper(page)
+    stepper.box.scroll_into_view_if_needed()
+
+    # Run All leaves the learner at the first token (a later cell drives a second stepper)
+    start = stepper.reading()
+    assert start["step"] == 1 and start["done_rows"] == 1 and start["rows"] == start["n"]
+    assert start["total"] == pytest.approx(start["similarity"], abs=1e-3)
+    assert stepper.button("prev").is_disabled() and not stepper.button("next").is_disabled()
+    page.screenshot(path=str(shots / "stepper-start.png"))
+
+    # next: one more query token is counted; its similarity is added to the running total
+    stepper.button("next").click()
+    stepper.wait_step(2)
+    second = stepper.reading()
+    assert second["done_rows"] == 2 and not stepper.button("prev").is_disabled()
+    assert second["total"] == pytest.approx(start["total"] + second["similarity"], abs=2e-3)
+    assert (second["picked_pos"], second["similarity"]) != (start["picked_pos"], start["similarity"])
+
+    # the slider, by keyboard: one step right, then to the end (next is disabled there)
+    handle = stepper.box.locator(".widget-slider .noUi-handle").first
+    handle.focus()
+    handle.press("ArrowRight")
+    stepper.wait_step(3)
+    third = stepper.reading()
+    assert third["total"] == pytest.approx(second["total"] + third["similarity"], abs=2e-3)
+    handle.press("End")
+    stepper.wait_step(start["n"])
+    last = stepper.reading()
+    assert last["total"] == pytest.approx(last["full"], abs=2e-3) and last["done_rows"] == last["n"]
+    assert stepper.button("next").is_disabled()
+    page.screenshot(path=str(shots / "stepper-last-token.png"))
+
+    # type a new query: its own tokens, from the first; the picked token is in Venus's document
+    text = stepper.box.locator("input[type='text']").first
+    text.fill("hottest planet")
+    text.press("Enter")
+    stepper.box.locator(".widget-html-content", has_text="(1 of 4)").first.wait_for(timeout=30_000)
+    typed = stepper.reading()
+    assert typed["n"] == 4 and typed["rows"] == 4 and typed["done_rows"] == 1
+    assert "venus" in stepper.box.locator(".widget-html-content", has_text="celsius").first.inner_text().lower()
+    # Enter again on the same query, after stepping: back to token 1
+    stepper.button("next").click()
+    stepper.wait_step(2)
+    text.press("Enter")
+    stepper.wait_step(1)
+
+    # the rankings tab
+    stepper.rankings_tab().click()
+    ranking = stepper.box.locator("td[data-method='maxsim'][data-rank='1']")
+    ranking.wait_for(state="visible", timeout=10_000)
+    assert ranking.get_attribute("data-doc") == "astro-venus"
+    page.screenshot(path=str(shots / "stepper-rankings.png"))
+
+    # reload with the stepper off-screen at load, then the tab must still answer
+    page.keyboard.press("Control+s")
+    page.wait_for_timeout(1500)
+    page.reload()
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    stepper = Stepper(page)
+    stepper.box.wait_for(state="attached", timeout=60_000)
+    stepper.box.scroll_into_view_if_needed()
+    stepper.box.locator(".lm-TabBar-tab", has_text="MaxSim steps").click()
+    stepper.rankings_tab().click()
+    stepper.box.locator("td[data-method='maxsim'][data-rank='1']").wait_for(state="visible", timeout=10_000)
+    page.screenshot(path=str(shots / "stepper-after-reload.png"))
+    assert not [e for e in problems.errors if "favicon" not in e], problems.errors
+
+
+def test_lesson_00_first_search_renders(browser, lab):
+    page, problems = open_notebook(browser, lab, "00_setup.ipynb")
+    run_all(page, timeout_s=120)
+    output = page.locator(".jp-OutputArea-output", has_text="Which planet is the hottest? (8 query tokens)").first
+    output.wait_for(timeout=10_000)
+    table = page.locator(".jp-OutputArea-output", has_text="rank  pooled").first.inner_text()
+    first_row = next(line for line in table.splitlines() if line.strip().startswith("1 "))
+    assert first_row.split()[1] == "astro-venus" and first_row.split()[3] == "astro-venus"
+    (ARTIFACTS / "lab").mkdir(parents=True, exist_ok=True)
+    output.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "lab" / "lesson-00-first-search.png"))
+    assert not [e for e in problems.errors if "favicon" not in e], problems.errors
