@@ -3,8 +3,8 @@
 Playwright's own browser download is not used (and not reachable from the course machines):
 Playwright launches the system's ``chromium`` (``apt-get install chromium``), found on the PATH
 or named by ``$LATEINT_CHROMIUM``. Where it or Playwright is missing the tests are skipped with
-the reason, unless ``$LATEINT_REQUIRE_BROWSER`` is set (CI sets it): then they fail, so CI cannot
-pass with the browser tests silently skipped.
+the reason, unless ``$LATEINT_REQUIRE_BROWSER`` is set (``.ci/run`` sets it) or ``$CI`` is
+``true``: then they fail, so CI cannot pass with the browser tests silently skipped.
 """
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # screenshots (git-ig
 def unavailable(reason: str) -> None:
     """Skip the test, or fail it where the browser tests are required (CI)."""
     message = f"{reason}; the browser tests need Debian's chromium (apt-get install -y chromium) and playwright (pip install -e '.[test]')"
-    if os.environ.get(REQUIRE_ENV):
-        pytest.fail(f"{message}. ${REQUIRE_ENV} is set, so a skipped browser test is a failure.", pytrace=False)
+    if os.environ.get(REQUIRE_ENV) or os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message}. In CI (${REQUIRE_ENV} or CI=true) a skipped browser test is a failure.", pytrace=False)
     pytest.skip(message)
 
 
@@ -66,7 +66,7 @@ class Lab:
 
 
 @contextmanager
-def jupyterlab(root: Path, timeout: float = 90) -> Iterator[Lab]:
+def jupyterlab(root: Path, extra_env: dict[str, str] | None = None, timeout: float = 90) -> Iterator[Lab]:
     """Start JupyterLab on 127.0.0.1 (random free port, random token) serving ``root``; always stop it.
 
     It runs in its own process group with its own config, data and settings folders under
@@ -79,7 +79,7 @@ def jupyterlab(root: Path, timeout: float = 90) -> Iterator[Lab]:
     for sub in ("config", "data", "runtime", "user-settings", "workspaces"):
         (home / sub).mkdir(parents=True, exist_ok=True)
     port, token = free_port(), secrets.token_hex(16)
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
+    env = {**os.environ, **(extra_env or {}), "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
            "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "HF_HUB_OFFLINE": "1"}
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
