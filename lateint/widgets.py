@@ -316,6 +316,11 @@ class QueryStepper:
     ``query_choice``, ``query_text``, ``doc_choice``, ``step``, ``prev_button``,
     ``next_button`` (``step`` counts query tokens from 1; ``state.step`` from 0); and read what it shows: ``doc_view``, ``match_view``,
     ``bars_view``, ``ranking_view`` (all ``HTML``), inside ``tabs``.
+
+    A new query (picked, typed, or the shown one typed again and Enter pressed) starts at its
+    first token; prev/next are disabled at the first/last token. An unusable typed query (empty)
+    shows why in ``match_view``, sets ``error``, clears the other views and disables the controls
+    until a usable one. Colours follow JupyterLab's light or dark theme (:func:`theme_css`).
     """
 
     def __init__(self, state: StepperState) -> None:

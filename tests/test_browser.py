@@ -55,7 +55,8 @@ class PageProblems:
                 self.errors.append(f"console: {m.text} ({m.location.get('url')})")
 
         def failed(r) -> None:
-            if r.url not in self.outside:
+            # ERR_ABORTED: a request the page itself cancelled, e.g. in flight when it reloads
+            if r.url not in self.outside and "ERR_ABORTED" not in (r.failure or ""):
                 self.errors.append(f"failed request: {r.url} ({r.failure})")
 
         def only_local(route) -> None:
@@ -179,7 +180,7 @@ def run_all(page, timeout_s: float) -> None:
     page.wait_for_function("document.querySelectorAll('.jp-InputPrompt').length > 0")
     page.wait_for_function(
         """() => { const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
-                   return prompts.every(p => /\\[\\d+\\]/.test(p.innerText)); }""",
+                   return prompts.every(p => /\\[\\d+\\]/.test(p.textContent)); }""",
         timeout=timeout_s * 1000, polling=1000)
 
 
@@ -258,8 +259,15 @@ def drive_the_stepper(page, problems: PageProblems) -> None:
     assert stepper.button("next").is_disabled()
     page.screenshot(path=str(shots / "stepper-last-token.png"))
 
-    # type a new query: its own tokens, from the first; the picked token is in Venus's document
+    # an empty query: the error, and nothing left of the previous query
     text = stepper.box.locator("input[type='text']").first
+    text.fill("   ")
+    text.press("Enter")
+    stepper.box.locator(".widget-html-content", has_text="non-empty").first.wait_for(timeout=30_000)
+    assert stepper.box.locator("span.picked").count() == 0 and stepper.box.locator("tr[data-step]").count() == 0
+    assert stepper.button("next").is_disabled() and stepper.button("prev").is_disabled()
+
+    # type a new query: its own tokens, from the first; the picked token is in Venus's document
     text.fill("hottest planet")
     text.press("Enter")
     stepper.box.locator(".widget-html-content", has_text="(1 of 4)").first.wait_for(timeout=30_000)
@@ -301,7 +309,7 @@ def drive_the_stepper(page, problems: PageProblems) -> None:
             page.click(".lm-MenuBar-itemLabel:text-is('Settings')")
             page.click(".lm-Menu-itemLabel:text-is('Theme')")
             page.click(".lm-Menu-itemLabel:text-is('JupyterLab Dark')")
-            page.wait_for_selector("body[data-jp-theme-light='false']", timeout=30_000)
+            page.wait_for_selector("body[data-jp-theme-light='false']", state="attached", timeout=30_000)
             page.wait_for_timeout(500)
         seen = page.evaluate(CONTRAST_JS)
         assert seen["todo"] >= 4.5 and seen["accent"] >= 4.5, (theme, seen)
