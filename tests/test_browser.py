@@ -192,7 +192,7 @@ class Stepper:
         self.box = page.locator(".lateint-stepper").first
 
     def match_text(self) -> str:
-        return self.box.locator(".widget-html-content").filter(has_text="Running total").first.inner_text()
+        return self.box.locator(".widget-html-content").filter(has_text="Running total").first.text_content()
 
     def reading(self) -> dict:
         """The step ("3 of 8"), the picked document token, its similarity and the running total."""
@@ -203,7 +203,7 @@ class Stepper:
         assert step and sim and total, f"unexpected stepper text: {text!r}"
         picked = self.box.locator("span.picked")
         return {"step": int(step.group(1)), "n": int(step.group(2)), "similarity": float(sim.group(1)),
-                "total": float(total.group(1)), "full": float(total.group(2)), "picked": picked.inner_text(),
+                "total": float(total.group(1)), "full": float(total.group(2)), "picked": picked.text_content(),
                 "picked_pos": int(picked.get_attribute("data-pos")),
                 "done_rows": self.box.locator("tr.done").count(), "rows": self.box.locator("tr[data-step]").count()}
 
@@ -273,7 +273,7 @@ def drive_the_stepper(page, problems: PageProblems) -> None:
     stepper.box.locator(".widget-html-content", has_text="(1 of 4)").first.wait_for(timeout=30_000)
     typed = stepper.reading()
     assert typed["n"] == 4 and typed["rows"] == 4 and typed["done_rows"] == 1
-    assert "venus" in stepper.box.locator(".widget-html-content", has_text="celsius").first.inner_text().lower()
+    assert "venus" in stepper.box.locator(".widget-html-content", has_text="celsius").first.text_content().lower()
     # Enter again on the same query, after stepping: back to token 1
     stepper.button("next").click()
     stepper.wait_step(2)
