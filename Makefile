@@ -2,6 +2,7 @@
 #   make course   install into .venv and open the course in JupyterLab (embedded default model, offline)
 #   make test     install into .venv and run every test: the library's tests and every notebook under nbval,
 #                 then the notebooks again in the portability pass (another CPU kernel and thread count)
+#   make slides   build the talk's deck (slides/deck.md) into slides/build/index.html, figures drawn by lateint
 PYTHON ?= python3
 VENV   ?= .venv
 # torch is installed first and pinned: an unpinned torch pulls a multi-GB CUDA build.
@@ -9,8 +10,10 @@ VENV   ?= .venv
 TORCH  ?= torch==2.13.0
 TORCH_INDEX ?=
 PY      = $(VENV)/bin/python
+# the course's JupyterLab settings (jupyterlab/README.md), read from the environment's app settings folder
+LAB_SETTINGS = $(VENV)/share/jupyter/lab/settings
 
-.PHONY: install course test
+.PHONY: install course test slides
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
@@ -18,6 +21,7 @@ install: $(PY)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH) $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 	$(PY) -m pip install -q -e ".[course,test]"
+	mkdir -p $(LAB_SETTINGS) && cp jupyterlab/overrides.json $(LAB_SETTINGS)/overrides.json
 
 course: install
 	$(VENV)/bin/jupyter lab notebooks/00_setup.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -37,3 +41,6 @@ test: install
 	@echo "--- portability pass: the notebooks again under another CPU kernel and thread count"
 	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/portable $(PORTABLE) $(PY) -m pytest $(NOTEBOOKS) $(NBVAL) -q -p no:cacheprovider
 	rm -rf $(TESTCACHE)
+
+slides: install
+	HF_HUB_OFFLINE=1 $(PY) slides/build.py

@@ -9,10 +9,14 @@ from lateint.lessons.demo import NEEDLE_DOC_ID, NEEDLE_QUERY, demo_corpus
 from lateint.maxsim import explain
 from lateint.lessons.side_by_side import SideBySide
 from lateint.display.widgets import (
+    THEME_BACKGROUNDS,
+    THEME_COLOURS,
     QueryStepper,
     StepperState,
     contributions_html,
+    piece_html,
     rankings_html,
+    theme_css,
     tokens_html,
 )
 
@@ -135,11 +139,91 @@ def test_ranking_view_marks_relevant_docs(stepper):
     assert stepper.state.relevant == {"astro-venus": 2}
 
 
-def test_empty_typed_query_shows_an_error_and_keeps_state(stepper):
+def test_empty_typed_query_shows_an_error_and_clears_the_views(stepper):
     before = stepper.state.query.text
     stepper.query_text.value = "   "
-    assert "non-empty" in stepper.match_view.value
+    assert "non-empty" in stepper.match_view.value and stepper.error
     assert stepper.state.query.text == before
+    # nothing of the previous query is left on screen, and nothing can be stepped
+    assert stepper.doc_view.value == stepper.bars_view.value == stepper.ranking_view.value == ""
+    assert stepper.query_choice.value is None
+    assert all(c.disabled for c in (stepper.doc_choice, stepper.step, stepper.prev_button, stepper.next_button))
+    stepper.query_text.value = "hottest planet"  # a usable query brings everything back
+    assert stepper.error is None and picked_position(stepper.doc_view.value) == stepper.state.current.doc_position
+    assert not stepper.next_button.disabled and not stepper.step.disabled
+
+
+def test_prev_and_next_are_disabled_at_the_ends(stepper):
+    assert stepper.state.step == 0 and stepper.prev_button.disabled and not stepper.next_button.disabled
+    stepper.next_button.click()
+    assert not stepper.prev_button.disabled and not stepper.next_button.disabled
+    stepper.step.value = stepper.state.n_steps
+    assert stepper.next_button.disabled and not stepper.prev_button.disabled
+
+
+def submit(stepper):
+    """What the browser sends when Enter is pressed in the text box."""
+    stepper.query_text._handle_msg({"content": {"data": {"method": "custom", "content": {"event": "submit"}}}, "buffers": []})
+
+
+def test_retyping_the_shown_query_starts_it_again(stepper):
+    first_doc = stepper.state.doc_id
+    stepper.doc_choice.value = "sea-lighthouse"
+    stepper.step.value = 6
+    stepper.query_text.value = stepper.state.query.text  # unchanged: no change event
+    assert stepper.state.step == 5
+    submit(stepper)  # Enter
+    assert stepper.state.step == 0 and stepper.step.value == 1 and stepper.prev_button.disabled
+    assert stepper.state.doc_id == stepper.doc_choice.value == first_doc  # MaxSim's top document again
+    assert "(1 of " in stepper.match_view.value
+
+
+def test_word_pieces_read_the_same_in_document_and_bars():
+    doc = ["[CLS]", "above", "450", "degrees", "ce", "##ls", "##ius", "."]
+    assert piece_html(doc, 6) == "cels<u>ius</u>" and piece_html(doc, 4) == "<u>ce</u>lsius"
+    assert piece_html(doc, 3) == "degrees" and piece_html(["<b>"], 0) == "&lt;b&gt;"
+    with pytest.raises(ValueError, match="there are 8 tokens"):
+        piece_html(doc, 8)
+    page = tokens_html(doc, [0.1] * len(doc), picked=6)
+    text = re.sub(r"<[^>]+>", "", page)  # what a reader sees: the pieces form one word
+    assert "celsius" in text and "ce ls" not in text
+    rows = explain(torch.eye(2), torch.eye(2), ["how", "##ot"], ["ce", "##ls"])
+    bars = contributions_html(rows, step=1, query_tokens=["how", "##ot"], document_tokens=["ce", "##ls"])
+    assert "&rarr; <u>ce</u>ls" in bars and "&rarr; ce<u>ls</u>" in bars and "##" not in bars
+
+
+def luminance(colour: str) -> float:
+    """WCAG relative luminance of '#RRGGBB' or 'r, g, b'."""
+    rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)] if colour.startswith("#") else [int(v) for v in colour.split(",")]
+    lin = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: str, b: str) -> float:
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_theme_colours_are_readable(theme):
+    background = THEME_BACKGROUNDS[theme]
+    for name in ("accent", "muted"):  # text colours: the picked token, rows not counted yet
+        assert contrast(THEME_COLOURS[name][theme], background) >= 4.5, (name, theme)
+    assert contrast(THEME_COLOURS["shade"][theme], background) >= 3  # filled bars: graphics need 3:1
+    assert THEME_COLOURS["accent"][theme] in theme_css() and THEME_COLOURS["muted"][theme] in theme_css()
+    assert contrast("#D55E00", THEME_BACKGROUNDS["light"]) < 4.5  # why the plots' orange is not used for text
+
+
+def test_counted_bars_are_filled_and_the_rest_outlined():
+    rows = explain(torch.eye(3), torch.eye(3), ["a", "b", "c"], ["x", "y", "z"])
+    bars = contributions_html(rows, step=0)
+    done, todo = bars.split('data-step="1"')
+    assert "background: rgb(var(--lateint-shade" in done and "dashed" not in done
+    assert "dashed var(--lateint-muted" in todo and "background: rgb(" not in todo
+    assert "opacity" not in bars  # greyed by a readable colour, not by fading
+    assert re.findall(r'class="todo"', bars) == ['class="todo"'] * 2
+    picked = tokens_html([".", ","], [0.5, 0.4], picked=0)
+    assert re.search(r'class="picked"[^>]*outline: 3px solid var\(--lateint-accent[^>]*padding: 0 4px', picked)
 
 
 def test_html_helpers():

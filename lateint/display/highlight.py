@@ -75,7 +75,7 @@ def _bin(strength: float) -> float:
     return max(1, min(10, round(strength * 10))) / 10
 
 
-def _piece(token: str) -> tuple[str, bool]:
+def split_piece(token: str) -> tuple[str, bool]:
     """(display text, starts a new word) for WordPiece (##), GPT-2 BPE (Ġ) and SentencePiece (▁) tokens."""
     if token.startswith("##"):
         return token[2:], False
@@ -119,7 +119,7 @@ def token_spans(tokens: Sequence[str], attributes: Callable[[int], str]) -> str:
     """
     parts = []
     for i, token in enumerate(tokens):
-        text, new_word = _piece(token)
+        text, new_word = split_piece(token)
         parts.append(("" if not new_word or i == 0 else " ") + f"<span{attributes(i)}>{html.escape(text)}</span>")
     return "".join(parts)
 

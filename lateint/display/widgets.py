@@ -32,9 +32,7 @@ import torch
 
 from ..lessons.side_by_side import EncodedQuery, SideBySide
 from ..maxsim import Match, explain
-from .highlight import (
-    token_spans,  # a <span> per token, word pieces joined as in lateint.display.highlight
-)
+from .highlight import split_piece, token_spans  # a <span> per token, word pieces joined as in lateint.display.highlight
 from .plots import method_label
 
 __all__ = [
@@ -43,11 +41,41 @@ __all__ = [
     "query_stepper",
     "tokens_html",
     "contributions_html",
+    "piece_html",
     "rankings_html",
+    "theme_css",
+    "THEME_COLOURS",
 ]
 
 _BLUE = "0, 114, 178"  # MaxSim's colour in lateint.display.plots, as an rgb triple
-_PICKED = "#D55E00"
+
+# Colours that follow JupyterLab's light or dark theme (JupyterLab marks a dark theme with
+# data-jp-theme-light="false" on <body>). Every HTML piece reads them through var(name, light
+# fallback), so it also renders where this style sheet is absent (Colab, a static export).
+# Text colours keep at least 4.5:1 contrast with the theme's background (WCAG AA), see THEME_COLOURS.
+THEME_COLOURS: dict[str, dict[str, str]] = {
+    # name: {theme: colour}; "shade" is an rgb triple for rgba() backgrounds
+    "accent": {"light": "#A04000", "dark": "#FF8C42"},  # the picked token's text and outline (orange)
+    "muted": {"light": "#595959", "dark": "#A8A8A8"},  # rows not yet counted
+    "shade": {"light": _BLUE, "dark": "86, 180, 233"},  # doc-token shading and counted bars (blue / sky blue)
+}
+THEME_BACKGROUNDS = {"light": "#FFFFFF", "dark": "#111111"}  # JupyterLab's --jp-layout-color0
+
+
+def _var(name: str) -> str:
+    """``var(--lateint-NAME, light colour)``: a theme colour with the light one as fallback."""
+    return f"var(--lateint-{name}, {THEME_COLOURS[name]['light']})"
+
+
+def theme_css() -> str:
+    """A ``<style>`` block defining the theme colours for the light and the dark JupyterLab theme."""
+    def block(theme: str) -> str:
+        return "; ".join(f"--lateint-{name}: {c[theme]}" for name, c in THEME_COLOURS.items())
+
+    return (
+        f"<style>.lateint-stepper {{ {block('light')} }} "
+        f"body[data-jp-theme-light='false'] .lateint-stepper {{ {block('dark')} }}</style>"
+    )
 
 
 class StepperState:
@@ -165,42 +193,83 @@ def tokens_html(tokens: Sequence[str], similarities: Sequence[float] | None = No
     """A document's tokens as HTML, each shaded by its similarity; ``picked`` is outlined.
 
     Each token is a ``<span data-pos="j">``; the picked one also has ``class="picked"``.
-    Word pieces (``##ing``) are drawn attached to the previous token (as in :mod:`lateint.display.highlight`).
+    Word pieces (``##ing``) are drawn attached to the previous token with no gap, so a word
+    reads as one word (as in :mod:`lateint.display.highlight`); each piece keeps its own shade.
+    The picked token gets padding and an offset outline, so even a picked "." is visible.
     """
     if similarities is not None and len(similarities) != len(tokens):
         raise ValueError(f"{len(tokens)} tokens but {len(similarities)} similarities; they must align.")
 
     def attributes(j: int) -> str:
         shade = 0.0 if similarities is None else max(0.0, min(1.0, float(similarities[j])))
-        style = f"background: rgba({_BLUE}, {shade * 0.6:.2f}); padding: 1px 2px; border-radius: 3px;"
+        style = f"background: rgba({_var('shade')}, {shade * 0.6:.2f});"
         cls = ""
         if j == picked:
             cls = ' class="picked"'
-            style += f" outline: 3px solid {_PICKED}; font-weight: bold;"
+            style += (f" outline: 3px solid {_var('accent')}; outline-offset: 1px; font-weight: bold;"
+                      " padding: 0 4px; display: inline-block; min-width: 0.8em; text-align: center;")
         title = "" if similarities is None else f' title="{float(similarities[j]):.3f}"'
         return f' data-pos="{j}"{cls}{title} style="{style}"'
 
     return '<div style="line-height: 2.1; font-size: 15px;">' + token_spans(tokens, attributes) + "</div>"
 
 
-def contributions_html(matches: Sequence[Match], step: int) -> str:
-    """One bar per query token: its best similarity; tokens after ``step`` are greyed out.
+def piece_html(tokens: Sequence[str], j: int) -> str:
+    """Token ``j`` shown as the document shows it: within its whole word, the piece underlined.
 
-    Each row is a ``<tr data-step="i">``; rows up to ``step`` have ``class="done"``.
-    The last row states the running total (sum of the rows up to ``step``).
+    ``piece_html(["the", "ce", "##ls", "##ius"], 3)`` is ``"cels<u>ius</u>"``; a token that is
+    a whole word is just that word (escaped). Used for both sides of the bars, so a word piece
+    reads the same way there as in :func:`tokens_html`.
     """
+    if not 0 <= j < len(tokens):
+        raise ValueError(f"token {j} asked for, but there are {len(tokens)} tokens.")
+    start = j
+    while start > 0 and not split_piece(tokens[start])[1]:
+        start -= 1
+    end = j + 1
+    while end < len(tokens) and not split_piece(tokens[end])[1]:
+        end += 1
+    if end - start == 1:
+        return html.escape(split_piece(tokens[j])[0])
+    parts = [html.escape(split_piece(tokens[i])[0]) for i in range(start, end)]
+    parts[j - start] = f"<u>{parts[j - start]}</u>"
+    return "".join(parts)
+
+
+def contributions_html(
+    matches: Sequence[Match],
+    step: int,
+    query_tokens: Sequence[str] | None = None,
+    document_tokens: Sequence[str] | None = None,
+) -> str:
+    """One bar per query token: its best similarity; tokens after ``step`` are not counted yet.
+
+    Each row is a ``<tr data-step="i">``; rows up to ``step`` have ``class="done"`` and a
+    filled bar, the others ``class="todo"``, muted text (still >= 4.5:1 contrast) and only a
+    dashed outline of their bar, so what is counted stands out in light and dark themes.
+    The last row states the running total (sum of the rows up to ``step``). Given the
+    ``query_tokens`` and ``document_tokens``, word pieces are shown within their word
+    (:func:`piece_html`), as the document shows them.
+    """
+    def label(tokens: Sequence[str] | None, position: int, token: object) -> str:
+        return piece_html(tokens, position) if tokens is not None else html.escape(str(token))
+
     rows = []
     for m in matches:
         done = m.query_position <= step
         width = max(0.0, m.similarity) * 100
-        colour = f"rgb({_BLUE})" if done else "#cccccc"
+        if done:
+            bar = f"background: rgb({_var('shade')});"
+            row = ' class="done"'
+        else:
+            bar = f"border: 1px dashed {_var('muted')}; box-sizing: border-box;"
+            row = f' class="todo" style="color: {_var("muted")};"'
         mark = " &#9664;" if m.query_position == step else ""
-        cls = ' class="done"' if done else ""
         rows.append(
-            f'<tr data-step="{m.query_position}"{cls} style="opacity: {1 if done else 0.45};">'
-            f"<td style='text-align:right'>{html.escape(str(m.query_token))}</td>"
-            f"<td>&rarr; {html.escape(str(m.doc_token))}</td>"
-            f"<td style='width: 220px'><div style='background: {colour}; width: {width:.0f}%; height: 12px;'></div></td>"
+            f'<tr data-step="{m.query_position}"{row}>'
+            f"<td style='text-align:right'>{label(query_tokens, m.query_position, m.query_token)}</td>"
+            f"<td>&rarr; {label(document_tokens, m.doc_position, m.doc_token)}</td>"
+            f"<td style='width: 220px'><div style='{bar} width: {width:.0f}%; height: 12px;'></div></td>"
             f"<td>{m.similarity:.3f}{mark}</td></tr>"
         )
     total = sum(m.similarity for m in matches if m.query_position <= step)
@@ -248,6 +317,11 @@ class QueryStepper:
     ``query_choice``, ``query_text``, ``doc_choice``, ``step``, ``prev_button``,
     ``next_button`` (``step`` counts query tokens from 1; ``state.step`` from 0); and read what it shows: ``doc_view``, ``match_view``,
     ``bars_view``, ``ranking_view`` (all ``HTML``), inside ``tabs``.
+
+    A new query (picked, typed, or the shown one typed again and Enter pressed) starts at its
+    first token; prev/next are disabled at the first/last token. An unusable typed query (empty)
+    shows why in ``match_view``, sets ``error``, clears the other views and disables the controls
+    until a usable one. Colours follow JupyterLab's light or dark theme (:func:`theme_css`).
     """
 
     def __init__(self, state: StepperState) -> None:
@@ -269,10 +343,13 @@ class QueryStepper:
                            self.doc_view, self.bars_view])
         self.tabs = w.Tab(children=[step_tab, self.ranking_view],
                           titles=("MaxSim steps", f"Top {state.k} rankings"))
-        self.box = w.VBox([self.query_choice, self.query_text, self.doc_choice, self.tabs])
+        self.box = w.VBox([w.HTML(theme_css()), self.query_choice, self.query_text, self.doc_choice, self.tabs])
+        self.box.add_class("lateint-stepper")  # theme_css() colours apply inside it
+        self.error: str | None = None  # the message shown while a typed query is unusable
 
         self.query_choice.observe(self._on_choice, names="value")
         self.query_text.observe(self._on_text, names="value")
+        self.query_text.on_msg(self._on_submit)  # Enter on an unchanged query: start it again
         self.doc_choice.observe(self._on_doc, names="value")
         self.step.observe(self._on_step, names="value")
         self.prev_button.on_click(lambda _: self._move(self.state.prev))
@@ -289,15 +366,38 @@ class QueryStepper:
             self.query_text.value = change["new"]  # _on_text does the work
 
     def _on_text(self, change) -> None:
-        if self._syncing:
-            return
+        if not self._syncing:
+            self._set_query(change["new"])
+
+    def _on_submit(self, _widget, content, _buffers) -> None:
+        """The browser sends ``{"event": "submit"}`` when Enter is pressed in the text box. A changed
+        text already went through :meth:`_on_text`; an unchanged one restarts the query at token 1."""
+        if content.get("event") == "submit" and self.query_text.value == self.state.query.text:
+            self._set_query(self.query_text.value)
+
+    def _set_query(self, text: str) -> None:
+        """Show ``text`` from its first token; for an unusable text, say why and clear the views."""
         try:
-            self.state.set_query(change["new"])
+            self.state.set_query(text)
         except ValueError as e:
-            self.match_view.value = f"<p style='color: {_PICKED}'>{html.escape(str(e))}</p>"
+            self._show_error(str(e))
             return
+        self.error = None
         self._sync_controls()
         self.render()
+
+    def _show_error(self, message: str) -> None:
+        """Clear what belonged to the previous query and disable the controls until a usable query."""
+        self.error = message
+        self._syncing = True
+        try:
+            self.query_choice.value = None
+        finally:
+            self._syncing = False
+        self.match_view.value = f"<p style='color: {_var('accent')}'>{html.escape(message)}</p>"
+        self.doc_view.value = self.bars_view.value = self.ranking_view.value = ""
+        for control in (self.doc_choice, self.step, self.prev_button, self.next_button):
+            control.disabled = True
 
     def _on_doc(self, change) -> None:
         if not self._syncing:
@@ -329,16 +429,20 @@ class QueryStepper:
     # ------------------------------------------------------------------ rendering
 
     def render(self) -> None:
-        """Redraw every view from the state."""
+        """Redraw every view from the state; prev/next are disabled at the first/last token."""
         s = self.state
         m = s.current
         self.match_view.value = (
-            f"<p>Query token <b>{html.escape(str(m.query_token))}</b> ({s.step + 1} of {s.n_steps}) picks document "
-            f"token <b style='color: {_PICKED}'>{html.escape(str(m.doc_token))}</b> at position {m.doc_position}, "
-            f"similarity <b>{m.similarity:.3f}</b>. Running total {s.running_total:.3f} of {s.total:.3f}.</p>"
+            f"<p>Query token <b>{piece_html(s.query.tokens, m.query_position)}</b> ({s.step + 1} of {s.n_steps}) "
+            f"picks document token <b style='color: {_var('accent')}'>{piece_html(s.document_tokens, m.doc_position)}</b> "
+            f"at position {m.doc_position}, similarity <b>{m.similarity:.3f}</b>. "
+            f"Running total {s.running_total:.3f} of {s.total:.3f}.</p>"
         )
         self.doc_view.value = tokens_html(s.document_tokens, s.similarities.tolist(), m.doc_position)
-        self.bars_view.value = contributions_html(s.matches, s.step)
+        self.bars_view.value = contributions_html(s.matches, s.step, s.query.tokens, s.document_tokens)
+        self.doc_choice.disabled = self.step.disabled = False
+        self.prev_button.disabled = s.step == 0
+        self.next_button.disabled = s.step == s.n_steps - 1
         self.ranking_view.value = rankings_html(s.rankings, s.relevant, s.doc_id)
 
 
