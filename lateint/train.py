@@ -528,10 +528,11 @@ class _TrainableHead:
         for s in range(0, len(todo), 32):
             chunk = todo[s : s + 32]
             enc = self.enc.tokenize(chunk, is_query)
-            model.eval()
+            training = model.training
+            model.eval()  # frozen layers: no dropout, so a text's cached input is the same at every step
             with torch.no_grad():
                 out = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], output_hidden_states=True)
-            model.train()
+            model.train(training)
             hidden = out.hidden_states[self.start]  # (b, L, hidden): input of the first trained layer
             for i, t in enumerate(chunk):
                 real = enc["attention_mask"][i].bool() | enc["keep"][i]  # [MASK]-expanded queries keep unattended rows
