@@ -86,11 +86,16 @@ COLBERT_QUERY_LENGTH = 32
 
 @dataclass(frozen=True)
 class Pair:
-    """One training example: a query, one relevant document and optional hard negatives (texts)."""
+    """One training example: a query, one relevant document and optional hard negatives (texts).
+
+    ``also_relevant``: other documents judged relevant to the query; when one of them is another
+    pair's positive in the same batch it is not counted as a negative (NFCorpus judges ~40 per query).
+    """
 
     query: str
     positive: str
     negatives: tuple[str, ...] = ()
+    also_relevant: frozenset[str] = field(default=frozenset(), compare=False)
 
     def __post_init__(self) -> None:
         for name, text in (("query", self.query), ("positive", self.positive), *(("negative", t) for t in self.negatives)):
@@ -156,7 +161,8 @@ def training_pairs(
         best = max(judged.values())
         positive = rng.choice(sorted(d for d, g in judged.items() if g == best))
         negatives = tuple(_text(ds, d) for d in mined[qid])
-        pairs.append(Pair(ds.queries[qid], _text(ds, positive), negatives))
+        others = frozenset(_text(ds, d) for d, g in judged.items() if g > 0 and d != positive)
+        pairs.append(Pair(ds.queries[qid], _text(ds, positive), negatives, others))
     return pairs
 
 
@@ -579,8 +585,8 @@ class _TrainableHead:
         Q, q_keep = self.encode(queries, is_query=True)
         D, d_keep = self.encode(docs, is_query=False)
         scores = Q @ D.T if self.head.kind == "pooled" else maxsim_train(Q, q_keep, D, d_keep)  # (b, n_docs)
-        # Another pair's positive that is the same text as mine is not a negative for me.
-        same = torch.tensor([[d == p.positive for d in docs] for p in batch])
+        # Another pair's positive that is (also) relevant to my query is not a negative for me.
+        same = torch.tensor([[d == p.positive or d in p.also_relevant for d in docs] for p in batch])
         same[range(len(batch)), range(len(batch))] = False
         scores = scores.masked_fill(same, float("-inf"))
         return torch.nn.functional.cross_entropy(scores / temperature, torch.arange(len(batch)))
