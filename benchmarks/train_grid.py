@@ -10,9 +10,9 @@ test split and the other's. N = 0 is the untrained model (:func:`lateint.train.i
 the zero-shot all-MiniLM-L6-v2, pooled or MaxSim. BM25 is evaluated once per evaluation set.
 
 Every N trains for the same number of steps (``--steps``), so N changes the data, not the compute.
-Evaluation uses fixed slices of the test splits (``lateint.data.subsample``: ``--eval-queries``
-queries with all their judged documents plus ``--eval-distractors`` random others, seed 0) so the
-grid fits a CPU; ``--full-eval`` scores the whole test sets instead. Each finished row is appended
+Evaluation uses fixed slices of the test splits (``lateint.data.subsample``, seed 0: by default
+lesson 04's, 30 SciFact test queries with their judged abstracts and 90 others, 15 NFCorpus test
+queries with theirs and 40 others) so the grid fits a shared CPU; ``--full-eval`` scores the whole test sets instead. Each finished row is appended
 to ``--out`` (JSON lines) at once, and rows already there are skipped, so a run can be resumed.
 ``report`` prints the markdown table (mean and spread over seeds) and draws nDCG@10 against N
 (log scale) for both heads, in and out of domain, into ``--plot``.
@@ -42,13 +42,17 @@ def _key(row: dict) -> tuple:
     return (row["train"], row["n"], row["seed"], row["head"], row["eval"])
 
 
-def _eval_sets(names: list[str], queries: int, distractors: int, full: bool) -> dict:
+def _eval_sets(names: list[str], slices: str, full: bool) -> dict:
+    """Test split of each dataset, or its slice ``name=queries+distractors`` (lateint.data.subsample, seed 0)."""
     from lateint.data import load_beir, subsample
 
+    sizes = {k: tuple(map(int, v.split("+"))) for k, v in (item.split("=") for item in slices.split(","))}
     out = {}
     for name in names:
         ds = load_beir(name)
-        out[name] = ds if full else subsample(ds, min(queries, len(ds.qrels)), distractors, seed=0)
+        if not full and name not in sizes:
+            raise SystemExit(f"--eval-slices names no slice for {name}; add {name}=QUERIES+DISTRACTORS or use --full-eval")
+        out[name] = ds if full else subsample(ds, *sizes[name], seed=0)
     return out
 
 
@@ -67,11 +71,10 @@ def run(args: argparse.Namespace) -> None:
     warnings.filterwarnings("ignore", message=r".*longer than the \d+-token limit")
     out = Path(args.out)
     done = {_key(json.loads(line)) for line in out.read_text().splitlines() if line.strip()} if out.exists() else set()
-    evals = _eval_sets(sorted(set(args.train) | set(args.eval or [])), args.eval_queries, args.eval_distractors,
-                       args.full_eval)
+    evals = _eval_sets(sorted(set(args.train) | set(args.eval or [])), args.eval_slices, args.full_eval)
     setup = {"steps": args.steps, "batch_size": args.batch_size, "train_layers": args.train_layers, "lr": args.lr,
-             "hard_negatives": args.hard_negatives, "eval_queries": None if args.full_eval else args.eval_queries,
-             "eval_distractors": None if args.full_eval else args.eval_distractors, "machine": machine(),
+             "hard_negatives": args.hard_negatives, "eval_slices": "full test sets" if args.full_eval else args.eval_slices,
+             "machine": machine(),
              "command": command()}
 
     def write(row: dict) -> None:
@@ -148,7 +151,7 @@ def report(args: argparse.Namespace) -> None:
             lines.append([f"{t} → {e} ({where})", head, *[_cell(cells.get((t, e, head, n), [float("nan")])) for n in ns],
                           f"{bm25.get(e, float('nan')):.3f}"])
     print(table(["train → test", "head", *[f"N = {n}" for n in ns], "BM25"], lines))
-    print(f"\nSetup: {json.dumps({k: rows[-1][k] for k in ('steps', 'batch_size', 'train_layers', 'lr', 'hard_negatives', 'eval_queries', 'eval_distractors', 'machine', 'command')})}")
+    print(f"\nSetup: {json.dumps({k: rows[-1][k] for k in ('steps', 'batch_size', 'train_layers', 'lr', 'hard_negatives', 'eval_slices', 'machine', 'command')})}")
     _plot(cells, bm25, args.plot)
     print(f"plot: {args.plot}")
 
@@ -193,8 +196,8 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--train-layers", default="2", help="'projection', 'all' or a number of top layers")
     r.add_argument("--lr", type=float, default=1e-4)
     r.add_argument("--hard-negatives", type=int, default=0)
-    r.add_argument("--eval-queries", type=int, default=100)
-    r.add_argument("--eval-distractors", type=int, default=400)
+    r.add_argument("--eval-slices", default="scifact=30+90,nfcorpus=15+40",
+                   help="test slices: name=queries+distractors,... (default: lesson 04's slices)")
     r.add_argument("--full-eval", action="store_true", help="evaluate on the whole test sets")
     r.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     r.add_argument("--out", default=str(OUT))

@@ -70,6 +70,8 @@ __all__ = [
     "init_head",
     "train",
     "TEMPERATURE",
+    "contrastive_loss",
+    "maxsim_train",
 ]
 
 HEADS = ("pooled", "late")
@@ -588,8 +590,18 @@ class _TrainableHead:
         # Another pair's positive that is (also) relevant to my query is not a negative for me.
         same = torch.tensor([[d == p.positive or d in p.also_relevant for d in docs] for p in batch])
         same[range(len(batch)), range(len(batch))] = False
-        scores = scores.masked_fill(same, float("-inf"))
-        return torch.nn.functional.cross_entropy(scores / temperature, torch.arange(len(batch)))
+        return contrastive_loss(scores.masked_fill(same, float("-inf")), temperature)
+
+
+def contrastive_loss(scores: torch.Tensor, temperature: float) -> torch.Tensor:
+    """The in-batch contrastive loss: ``scores`` ``(B, n_docs)`` where document ``i`` is query ``i``'s positive.
+
+    Every other column is a negative. Returns the mean over queries of the cross-entropy of picking
+    column ``i`` in row ``i`` after dividing the scores by ``temperature`` (a scalar tensor).
+    """
+    if scores.dim() != 2 or scores.shape[1] < scores.shape[0]:
+        raise ValueError(f"scores must be (B, n_docs) with n_docs >= B (the B positives first), got {tuple(scores.shape)}.")
+    return torch.nn.functional.cross_entropy(scores / temperature, torch.arange(scores.shape[0]))
 
 
 def _layer_mask(model: torch.nn.Module, att: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
