@@ -121,7 +121,9 @@ def _load(path: str) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
-def _cell(values: list[float]) -> str:
+def _cell(values: list[float] | None) -> str:
+    if not values:
+        return "not run"
     if len(values) == 1:
         return f"{values[0]:.3f}"
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f} ({len(values)} seeds)"
@@ -148,7 +150,7 @@ def report(args: argparse.Namespace) -> None:
     for (t, e) in sorted({k[:2] for k in cells}):
         where = "in domain" if t == e else "out of domain"
         for head in HEADS:
-            lines.append([f"{t} → {e} ({where})", head, *[_cell(cells.get((t, e, head, n), [float("nan")])) for n in ns],
+            lines.append([f"{t} → {e} ({where})", head, *[_cell(cells.get((t, e, head, n))) for n in ns],
                           f"{bm25.get(e, float('nan')):.3f}"])
     print(table(["train → test", "head", *[f"N = {n}" for n in ns], "BM25"], lines))
     print(f"\nSetup: {json.dumps({k: rows[-1][k] for k in ('steps', 'batch_size', 'train_layers', 'lr', 'hard_negatives', 'eval_slices', 'machine', 'command')})}")
