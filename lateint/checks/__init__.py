@@ -27,7 +27,7 @@ A check
 A function left as the exercise's ``...`` placeholder returns ``None``; the check then
 says so, which is the error the unanswered exercise notebooks show (nbval expects it).
 
-Layout: ``lesson00.py`` ... ``lesson06.py`` hold each exercise's checks and hidden inputs,
+Layout: ``lesson00.py`` ... ``lesson07.py`` hold each exercise's checks and hidden inputs,
 ``harness.py`` what they share (:class:`Case`, running, judging, the plain-words verdicts),
 and ``expect.py`` the lessons' own tolerance checks. :func:`suite_of` hands a check's cases
 to a grader (``lateint.grade``) without running anything.
@@ -42,6 +42,7 @@ from .lesson03 import check_encode_queries_batched, check_rerank
 from .lesson04 import check_pieces_per_word, check_recall_at_k, check_rrf
 from .lesson05 import check_storage_bytes, check_token_pooling
 from .lesson06 import check_largest_losses, check_normalized_scores
+from .lesson07 import check_contrastive_loss, check_one_change
 
 __all__ = [
     "CheckFailed",
@@ -50,6 +51,7 @@ __all__ = [
     "Suite",
     "suite_of",
     "check_best_matches",
+    "check_contrastive_loss",
     "check_cosine_scores",
     "check_embed_pooled",
     "check_encode_queries_batched",
@@ -60,6 +62,7 @@ __all__ = [
     "check_ndcg_at_10",
     "check_needle_curve",
     "check_normalized_scores",
+    "check_one_change",
     "check_pieces_per_word",
     "check_recall_at_k",
     "check_rerank",
