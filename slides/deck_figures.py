@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lateint import plots  # noqa: E402
+from lateint.display import plots  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DPI = 110  # a 9 x 5 inch figure is 990 x 550 pixels: sharp on a 1280 x 720 slide

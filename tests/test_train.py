@@ -9,7 +9,8 @@ import torch
 
 from lateint.data import BeirDataset, load_beir
 from lateint.encoders import load_encoder
-from lateint.maxsim import maxsim_scores, pad
+from lateint.index import maxsim_scores
+from lateint.maxsim import pad
 from lateint.train import Pair, _TrainableHead, init_head, maxsim_train, train, training_pairs
 
 # Planted associations no pretrained model knows: a code name -> an unrelated sentence.
