@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> None:
     for name, ds in evals.items():
         row = {"train": "-", "n": 0, "seed": 0, "head": "bm25", "eval": name}
         if _key(row) not in done:
-            run_ = BM25(ds.doc_ids, ds.doc_texts).search(ds.query_texts, ds.query_ids, k=100)
+            run_ = BM25(ds.doc_ids, ds.doc_texts).run(ds.query_texts, ds.query_ids, k=100)
             write({**row, **evaluate(run_, ds.qrels, ["ndcg@10"]), "train_s": 0.0})
 
     base = load_encoder(device="cpu")

@@ -187,7 +187,7 @@ def _mine(ds, qids: list[str], k: int, miner) -> dict[str, list[str]]:
     texts = [ds.queries[q] for q in qids]
     depth = k + max(len(ds.qrels[q]) for q in qids)  # room for the judged ones we skip
     if miner == "bm25":
-        run = BM25(ds.doc_ids, ds.doc_texts).search(texts, qids, k=depth)
+        run = BM25(ds.doc_ids, ds.doc_texts).run(texts, qids, k=depth)
         ranked = [list(run[q]) for q in qids]
     elif miner == "model":
         enc = load_encoder(device="cpu")
