@@ -62,7 +62,7 @@ def npm_cache() -> Path:
 
 def reveal_tarball() -> Path:
     """The pinned reveal.js tarball from the npm registry, downloaded once and checked."""
-    from lateint.data import fetch_url
+    from lateint.download import fetch_url
 
     path = npm_cache() / f"reveal.js-{REVEAL_VERSION}.tgz"
     if not path.exists():
