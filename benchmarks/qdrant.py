@@ -32,7 +32,7 @@ import torch  # noqa: E402
 from _common import report, table  # noqa: E402
 
 from lateint.compare import encode_corpus  # noqa: E402
-from lateint.lessons.compress import ResidualCodec, fit_pca, nbytes, pool_tokens  # noqa: E402
+from lateint.lessons.compress import ResidualCodec, fit_pca, merge_tokens, nbytes  # noqa: E402
 from lateint.lessons.cost import best_of, found_share  # noqa: E402
 from lateint.data import load_beir, subsample  # noqa: E402
 from lateint.encoders import load_encoder  # noqa: E402
@@ -82,7 +82,7 @@ def speed(ds, docs, queries, repeats: int, n_local: int, k: int = 10, n_candidat
 
 def storage(docs) -> tuple[float, list[list]]:
     """Vectors per document at the best setting, and the storage rows (bytes per document, 1 M and 100 M)."""
-    pooled_docs = pool_tokens(docs["tokens"], POOL)
+    pooled_docs = merge_tokens(docs["tokens"], POOL)
     projected = fit_pca(pooled_docs, PCA_DIM).apply(pooled_docs)
     flat = torch.cat(projected)
     n_docs, per_doc = len(projected), len(flat) / len(projected)
