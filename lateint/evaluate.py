@@ -258,14 +258,12 @@ def run_from_scores(scores, query_ids: Sequence[str], doc_ids: Sequence[str], k:
     k-th place are cut with the same rule as `ranked_doc_ids` (see :func:`top_k`), so
     evaluating this run at any cutoff <= k gives exactly what the full score matrix would.
     """
-    if len(set(query_ids)) != len(query_ids):
-        raise ValueError("query_ids contains duplicates; every id must be unique")
     if len(scores) != len(query_ids):
         raise ValueError(
             f"scores must have shape (n_queries, n_docs) = ({len(query_ids)}, {len(doc_ids)}), "
             f"got {tuple(scores.shape)}"
         )
-    return {qid: dict(hits) for qid, hits in zip(query_ids, top_k(scores, doc_ids, k))}
+    return run_from_hits(query_ids, top_k(scores, doc_ids, k))
 
 
 def run_from_hits(query_ids: Sequence[str], hits: Sequence[Sequence[tuple[str, float]]]) -> Run:
