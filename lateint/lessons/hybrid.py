@@ -234,7 +234,9 @@ def plot_alpha_sweep(
     from ..display.plots import line_compare, method_color, method_label
 
     if len(values) != len(alphas) or not alphas:
-        raise ValueError(f"got {len(alphas)} alphas and {len(values)} values; pass sweep_alpha's output for the same alphas")
+        raise ValueError(
+            f"got {len(alphas)} alphas and {len(values)} values; pass sweep_alpha's output for the same alphas"
+        )
     ax = line_compare(
         alphas,
         {f"{a_name} + {b_name} (interpolated)": values},
