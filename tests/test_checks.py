@@ -450,3 +450,29 @@ def test_held_out_alpha_agrees_with_held_out_fusion():
     dev, test = split_qrels(qrels, 4, seed=0)
     tuned = held_out_fusion(a, b, qrels, n_dev=4, seeds=(0,))["split 0"]
     assert report(ndcg, sorted(dev), sorted(test)) == pytest.approx((tuned["alpha"], tuned["tuned"]))
+
+
+def _function_from_notebook(path, name):
+    """The function ``name`` as a notebook cell defines it (only its ``def``, not the rest of the cell)."""
+    import ast
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parents[1] / path).read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code" and f"def {name}(" in "".join(cell["source"]):
+            tree = ast.parse("".join(cell["source"]))
+            node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
+            scope = {}
+            exec(compile(ast.Module([node], []), path, "exec"), scope)
+            return scope[name]
+    raise AssertionError(f"no cell defines {name} in {path}")
+
+
+def test_held_out_alpha_fails_the_notebooks_bug_and_passes_its_solution(capsys):
+    buggy = _function_from_notebook("notebooks/exercises/04_out_of_domain.ipynb", "report_fusion")
+    rejects(checks.check_held_out_alpha, buggy, "chosen on the test queries")
+    fixed = _function_from_notebook("notebooks/solutions/04_out_of_domain.ipynb", "report_fusion_fixed")
+    passes(checks.check_held_out_alpha, fixed, capsys)
+    stub = _function_from_notebook("notebooks/exercises/04_out_of_domain.ipynb", "report_fusion_fixed")
+    rejects(checks.check_held_out_alpha, stub, "returned None")
