@@ -14,13 +14,18 @@ backward its ``SentenceTransformerTrainer`` runs (the Trainer itself needs the `
 - ``lateint pooled / late, top 2 layers``: the frozen four layers cached once (the cache's one-off
   cost is included), what the lessons and the grid use.
 
-Each row is the best of ``--repeats`` runs of ``--steps`` steps after one warm-up step (the machine
-is shared; the minimum is the least disturbed run).
+The machine is shared and its load moves, so the rows are interleaved: each of ``--repeats`` rounds
+times every row once (``--steps`` steps after one warm-up step), in reverse order every other round,
+and prints the load average beside it. A row's pairs/s is its best round (the least disturbed run);
+its ratio to sentence-transformers is the median over rounds of the ratio within the round (two
+timings a few minutes apart, under about the same load), which a load change between rows moves less.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -35,7 +40,10 @@ def st_mnrl(pairs, steps: int, batch_size: int) -> float:
     """Seconds for ``steps`` steps of sentence-transformers' MNRL on ``pairs`` (one warm-up step first)."""
     import torch
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.losses import MultipleNegativesRankingLoss
+    try:
+        from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers.losses import MultipleNegativesRankingLoss
 
     from lateint.encoders import model_folder
 
@@ -89,19 +97,24 @@ def main(argv: list[str] | None = None) -> None:
     from lateint.train import training_pairs
 
     pairs = training_pairs(load_beir("scifact", split="train"), seed=0)
-    rows = []
     runs = [
         ("sentence-transformers MNRL, all layers", lambda: st_mnrl(pairs, args.steps, args.batch_size)),
         ("lateint pooled, all layers", lambda: lateint_run(pairs, args.steps, args.batch_size, "pooled", "all")),
         ("lateint pooled, top 2 layers (cache included)", lambda: lateint_run(pairs, args.steps, args.batch_size, "pooled", 2)),
         ("lateint late, top 2 layers (cache included)", lambda: lateint_run(pairs, args.steps, args.batch_size, "late", 2)),
     ]
-    for name, fn in runs:
-        best = min(fn() for _ in range(args.repeats))
-        rows.append([name, round(args.steps * args.batch_size / best, 2)])
-        print(rows[-1], flush=True)
-    reference = rows[0][1]
-    print(table(["trainer", "pairs/s", "vs sentence-transformers"], [[n, v, f"{v / reference:.2f}x"] for n, v in rows]))
+    speeds: list[list[float]] = [[] for _ in runs]  # pairs/s of each row, one per round
+    for r in range(args.repeats):
+        order = range(len(runs)) if r % 2 == 0 else reversed(range(len(runs)))
+        for i in order:
+            speeds[i].append(args.steps * args.batch_size / runs[i][1]())
+            print(f"round {r + 1}: {runs[i][0]}: {speeds[i][-1]:.2f} pairs/s (load average {os.getloadavg()[0]:.1f})",
+                  flush=True)
+    rows = []
+    for (name, _), s in zip(runs, speeds):
+        ratios = [a / b for a, b in zip(s, speeds[0])]
+        rows.append([name, round(max(s), 2), " ".join(f"{v:.2f}" for v in s), f"{statistics.median(ratios):.2f}x"])
+    print(table(["trainer", "pairs/s (best)", "pairs/s per round", "vs sentence-transformers (median of rounds)"], rows))
     print(f"\nmachine: {machine()}\ncommand: {command()}")
 
 

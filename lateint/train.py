@@ -51,6 +51,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import string
 import tempfile
@@ -251,9 +252,14 @@ class Head:
         markers, lengths, query augmentation and skiplist). Without a projection an identity
         ``Dense`` is written, since that layout needs one.
 
+        Both get a ``README.md`` model card naming the base model, its licence and how to load the
+        folder (not the base model's card, which describes another model), and
+        ``lateint_training.json`` with the training settings.
+
         The folder is written atomically: built in a temporary folder beside ``path`` and renamed
         into place, so a failure never leaves a partial checkpoint. An existing ``path`` is replaced
-        only with ``overwrite=True``.
+        only with ``overwrite=True``. Its files get the permissions the umask gives any new file
+        (a temporary folder and ``safetensors`` would make them readable by their owner only).
         """
         path = Path(path).expanduser()
         if path.exists() and not overwrite:
@@ -262,7 +268,10 @@ class Head:
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
         try:
             (_save_late if self.kind == "late" else _save_pooled)(self, tmp)
-            _write_json(tmp / "lateint_training.json", {"head": self.kind, **self.settings, "steps_done": len(self.losses)})
+            settings = {k: v for k, v in self.settings.items() if k != "base_folder"}  # a path on this machine only
+            _write_json(tmp / "lateint_training.json", {"head": self.kind, **settings, "steps_done": len(self.losses)})
+            _write_model_card(self, tmp)
+            _permissions_from_umask(tmp)
             if path.exists():
                 old = path.with_name(f".{path.name}.old")
                 os.replace(path, old)
@@ -634,10 +643,40 @@ def _copy_base_files(head: Head, dest: Path, skip: Callable[[Path], bool]) -> No
         rel = f.relative_to(src)
         if f.is_dir() or f.suffix in {".safetensors", ".bin", ".pt", ".onnx", ".h5", ".msgpack", ".ot"} or skip(rel):
             continue
-        if rel.parts[0] in {"onnx", "openvino", ".cache"}:
+        if rel.parts[0] in {"onnx", "openvino", ".cache"} or rel == Path("README.md"):  # the card is written anew
             continue
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(f, dest / rel)
+
+
+def _write_model_card(head: Head, dest: Path) -> None:
+    """``README.md``: what this folder is, its base model and licence (from the base's card), how to load it."""
+    base_card = Path(head.settings["base_folder"]) / "README.md"
+    licence = re.search(r"^license:\s*(\S+)\s*$", base_card.read_text(encoding="utf-8"), re.M) if base_card.is_file() else None
+    library, loader = (
+        ("PyLate", "`pylate.models.ColBERT(model_name_or_path=FOLDER)` (PyLate)")
+        if head.kind == "late" else
+        ("sentence-transformers", "`sentence_transformers.SentenceTransformer(FOLDER)`")
+    )
+    what = "late-interaction (ColBERT, MaxSim)" if head.kind == "late" else "pooled (one vector, cosine)"
+    front = [f"base_model: {head.settings['base']}", f"library_name: {library}"]
+    front += [f"license: {licence.group(1)}"] if licence else []
+    (dest / "README.md").write_text(
+        "---\n" + "\n".join(front) + "\ntags:\n- lateint\n---\n\n"
+        f"# {head.settings['base']}, {what} head trained with lateint\n\n"
+        f"{head.settings['base']} fine-tuned for {len(head.losses)} contrastive steps by `lateint.train` "
+        f"as a {what} retriever; the settings are in `lateint_training.json`.\n\n"
+        f"Load it with `lateint.load_encoder(FOLDER)` or {loader}.\n",
+        encoding="utf-8",
+    )
+
+
+def _permissions_from_umask(folder: Path) -> None:
+    """Give ``folder`` and everything in it the modes a plain ``mkdir`` / ``open`` would (0o777 / 0o666 minus umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for p in [folder, *folder.rglob("*")]:
+        p.chmod((0o777 if p.is_dir() else 0o666) & ~umask)
 
 
 def _save_backbone(head: Head, dest: Path) -> None:

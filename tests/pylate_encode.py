@@ -6,6 +6,14 @@ virtual environment, never as a dependency of lateint; see tests/test_encoder_fo
 
     $LATEINT_PYLATE_PYTHON tests/pylate_encode.py CHECKPOINT_DIR TEXTS.json OUT.npz
 
+A virtualenv that runs it (PyLate 1.6.0 pins sentence-transformers 5.3.0 and transformers <= 5.3.0;
+its indexes' dependencies, fast-plaid and fastkmeans, are not needed to encode)::
+
+    python3 -m venv /tmp/pylate-venv
+    /tmp/pylate-venv/bin/pip install torch==2.13.0 transformers==5.3.0 scipy scikit-learn datasets
+    /tmp/pylate-venv/bin/pip install --no-deps pylate==1.6.0 sentence-transformers==5.3.0
+    export LATEINT_PYLATE_PYTHON=/tmp/pylate-venv/bin/python
+
 TEXTS.json is either {"queries": [...], "documents": [...]} (either key may be
 missing) or a plain list of strings (encoded both as queries and as documents).
 

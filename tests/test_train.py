@@ -4,8 +4,13 @@ Fast: a toy set of a few pairs, a few steps, mostly with only the top layer or t
 """
 from __future__ import annotations
 
+import json
+import os
+import stat
+
 import pytest
 import torch
+from test_encoder_formats import DOCS, QUERIES, assert_same, assert_same_tokens, needs_pylate, pylate_encode
 
 from lateint.data import BeirDataset, load_beir
 from lateint.encoders import load_encoder
@@ -22,6 +27,8 @@ PLANTED = [
     ("operation granite", "Volunteers planted three hundred oak trees."),
     ("operation lantern", "The satellite lost contact after a solar storm."),
 ]
+
+TEXTS = ["Operation juniper, in the harbour!", "bananas and potassium"]
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +152,7 @@ def test_training_pairs_mine_bm25_negatives_that_are_not_judged():
 def test_save_load_round_trip_is_exact(minilm, planted, tmp_path, kind, options):
     head = train(planted, kind, encoder=minilm, steps=2, batch_size=3, train_layers=1, show_progress=False, **options)
     loaded = load_encoder(head.save(tmp_path / "model"), device="cpu")
-    texts = ["Operation juniper, in the harbour!", "bananas and potassium"]
+    texts = TEXTS
     if kind == "pooled":
         assert loaded.format.kind == "huggingface"
         assert torch.equal(loaded.encode_pooled(texts), head.encoder.encode_pooled(texts))
@@ -156,6 +163,54 @@ def test_save_load_round_trip_is_exact(minilm, planted, tmp_path, kind, options)
     for a, b in zip(loaded.encode_queries(texts) + loaded.encode_documents(texts),
                     head.encoder.encode_queries(texts) + head.encoder.encode_documents(texts)):
         assert torch.equal(a, b)
+
+
+def test_a_saved_folder_has_its_own_card_no_local_path_and_umask_permissions(minilm, planted, tmp_path):
+    head = train(planted, "late", encoder=minilm, steps=1, batch_size=3, train_layers="projection", dim=8,
+                 show_progress=False)
+    folder = head.save(tmp_path / "model")
+    card = (folder / "README.md").read_text()
+    assert "base_model: sentence-transformers/all-MiniLM-L6-v2" in card and "license: apache-2.0" in card
+    assert "late-interaction" in card and "384 dimensional" not in card  # not the base model's card
+    saved = json.loads((folder / "lateint_training.json").read_text())
+    assert saved["dim"] == 8 and saved["steps_done"] == 1 and "base_folder" not in saved
+    umask = os.umask(0)
+    os.umask(umask)
+    for p in [folder, *folder.rglob("*")]:
+        assert stat.S_IMODE(p.stat().st_mode) == (0o777 if p.is_dir() else 0o666) & ~umask, p
+
+
+@pytest.mark.filterwarnings("ignore:.*truncated")
+def test_a_saved_pooled_head_is_what_sentence_transformers_encodes(minilm, planted, tmp_path):
+    """The pooled folder is a plain sentence-transformers model: SentenceTransformer(folder) gives the head's vectors."""
+    from sentence_transformers import SentenceTransformer
+
+    head = train(planted, "pooled", encoder=minilm, steps=2, batch_size=3, train_layers=1, show_progress=False)
+    folder = head.save(tmp_path / "model")
+    texts = [*TEXTS, " ".join(f"word{i}, and more." for i in range(150))]  # the last one is cut at 256 tokens
+    ours = head.encoder.encode_pooled(texts)
+    assert (ours - minilm.encode_pooled(texts)).abs().max() > 1e-4  # trained: not the base model
+    theirs = SentenceTransformer(str(folder), device="cpu").encode(texts, convert_to_tensor=True)
+    torch.testing.assert_close(theirs, ours, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(load_encoder(folder, device="cpu").encode_pooled(texts), ours, atol=1e-5, rtol=1e-5)
+
+
+@needs_pylate
+@pytest.mark.filterwarnings("ignore:.*truncated")
+@pytest.mark.parametrize("options", [{}, {"dim": 32, "markers": True, "query_augmentation": True, "skiplist": True}])
+def test_a_saved_late_head_is_what_pylate_encodes(minilm, planted, tmp_path, options):
+    """PyLate's models.ColBERT reads the saved folder (in its own Python) with lateint's tokens, vectors and scores."""
+    head = train(planted, "late", encoder=minilm, steps=2, batch_size=3, train_layers=1, show_progress=False, **options)
+    folder = head.save(tmp_path / "model")
+    ref_q, ref_d, info = pylate_encode(folder, tmp_path)
+    assert info["modules"] == ["Transformer", "Dense"]
+    assert info["do_query_expansion"] == bool(options) and info["query_prefix_id"] == (1 if options else None)
+    for enc in (load_encoder(folder, device="cpu"), head.encoder):
+        assert_same_tokens(enc, info)
+        q, d = enc.encode_queries(QUERIES), enc.encode_documents(DOCS)
+        assert_same(q, ref_q)
+        assert_same(d, ref_d)
+        torch.testing.assert_close(maxsim_scores(q, d), maxsim_scores(ref_q, ref_d), atol=1e-5, rtol=1e-5)
 
 
 def test_save_refuses_to_overwrite_and_leaves_no_partial_folder(minilm, tmp_path, monkeypatch):
