@@ -12,7 +12,8 @@ lesson                                   modules
 02 MaxSim by hand                        :mod:`~lateint.lessons.ablation` (normalisation, special tokens,
                                          skiplists)
 03 ColBERT in practice                   :mod:`~lateint.lessons.colbertize` (ColBERT's mechanics on any
-                                         encoder), :mod:`~lateint.lessons.hybrid` (score fusion)
+                                         encoder), :mod:`~lateint.lessons.hybrid` (score fusion); the
+                                         trained model is core: :mod:`lateint.trained`
 04 out of domain                         :mod:`~lateint.lessons.domain` (distance from the model's
                                          domain), :mod:`~lateint.lessons.perquery` (per-query wins and
                                          losses, paired intervals), :mod:`~lateint.lessons.hybrid`
@@ -20,8 +21,10 @@ lesson                                   modules
                                          :mod:`~lateint.lessons.codecs` (PCA, int8, residual codes),
                                          :mod:`~lateint.lessons.cost` (bytes and time against quality)
 06 where retrieval still breaks          :mod:`~lateint.lessons.failures` (probes; their texts in
-                                         :mod:`~lateint.lessons.probe_texts`), :mod:`~lateint.lessons.agent`
+                                         :mod:`~lateint.lessons.probe_texts`), :mod:`~lateint.lessons.gap`
+                                         (the gap to perfect retrieval), :mod:`~lateint.lessons.agent`
                                          (a small offline agent loop)
+07 train your own                        core: :mod:`lateint.train` (both heads, one function)
 =======================================  ==============================================================
 
 A lesson's plot that draws one helper's result lives beside that helper (e.g.
