@@ -23,6 +23,10 @@ from lateint.train import init_head
 from lateint.trained import ARTIFACT, RECIPE, build, load_lesson_head, load_lesson_model
 
 
+# Most SciFact/NFCorpus abstracts are longer than MiniLM's 256 tokens and are cut, as in every lesson.
+pytestmark = pytest.mark.filterwarnings(r"ignore:.*longer than the \d+-token limit")
+
+
 @pytest.fixture(scope="module")
 def shipped():
     return load_lesson_head()
