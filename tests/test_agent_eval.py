@@ -3,7 +3,7 @@ import pytest
 
 from lateint.data import BeirDataset
 from lateint.lessons.agent import OneSearch, searcher
-from lateint.lessons.agent_eval import budget_compare, compare_sets
+from lateint.lessons.agent_eval import budget_compare, compare_sets, pivot
 from lateint.lessons.failures import multihop_dataset
 
 TINY = BeirDataset(
@@ -65,3 +65,14 @@ def test_compare_sets_keys_and_errors():
         compare_sets({})
     with pytest.raises(ValueError, match="needs an encoder"):
         compare_sets({"tiny": TINY}, methods=("maxsim",))
+
+
+def test_pivot_puts_methods_side_by_side():
+    results = {("s", "bm25", "a"): {"all found": 1.0, "searches": 2, "docs": 2, "decomposed": 1.0, "ms": 3.0},
+               ("s", "maxsim", "a"): {"all found": 0.5, "searches": 1, "docs": 1, "decomposed": 0.0, "ms": 9.0}}
+    assert pivot(results, "all found") == {"s / a": {"searches": 1.5, "docs": 1.5, "decomposed": 0.5, "bm25": 1.0, "maxsim": 0.5}}
+    assert pivot(results, "ms", spend=False) == {"s / a": {"bm25": 3.0, "maxsim": 9.0}}
+    with pytest.raises(ValueError, match="unknown key 'ndcg'"):
+        pivot(results, "ndcg")
+    with pytest.raises(ValueError, match="results is empty"):
+        pivot({}, "ms")

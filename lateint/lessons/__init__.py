@@ -21,7 +21,9 @@ lesson                                   modules
                                          :mod:`~lateint.lessons.cost` (bytes and time against quality)
 06 where retrieval still breaks          :mod:`~lateint.lessons.failures` (probes; their texts in
                                          :mod:`~lateint.lessons.probe_texts`), :mod:`~lateint.lessons.agent`
-                                         (a small offline agent loop)
+                                         (a small offline agent loop), :mod:`~lateint.lessons.agent_eval`
+                                         (against budget-matched single searches, on the held-out
+                                         questions of :mod:`~lateint.lessons.agent_questions`)
 =======================================  ==============================================================
 
 A lesson's plot that draws one helper's result lives beside that helper (e.g.

@@ -30,7 +30,7 @@ from ..evaluate import evaluate
 from .agent import Decomposer, Feedback, OneSearch, RuleDecomposer, Searcher, WithFallback, agent_run, searcher
 from .failures import success_at_k
 
-__all__ = ["budget_compare", "compare_sets"]
+__all__ = ["budget_compare", "compare_sets", "pivot"]
 
 
 def budget_compare(
@@ -108,3 +108,30 @@ def compare_sets(
             for strategy, row in budget_compare(ds, search, decomposer, k, calls).items():
                 out[(set_name, method, strategy)] = row
     return out
+
+
+def pivot(results: Mapping[tuple[str, str, str], Mapping[str, float]], key: str, spend: bool = True) -> dict[str, dict[str, float]]:
+    """:func:`compare_sets`' result as ``{"<set> / <strategy>": {method: row[key]}}`` for
+    :func:`lateint.display.tables.format_table`.
+
+    With ``spend``, each row starts with what the strategy spent: "searches", "docs" and
+    "decomposed", averaged over the methods (they differ only where a method's results
+    change what the decomposer reads).
+    """
+    if not results:
+        raise ValueError("results is empty: pass compare_sets(...)'s result")
+    first = next(iter(results.values()))
+    if key not in first:
+        raise ValueError(f"unknown key {key!r}: choose from {list(first)}")
+    rows: dict[str, dict[str, float]] = {}
+    spent: dict[str, list[Mapping[str, float]]] = {}
+    for (set_name, method, strategy), row in results.items():
+        name = f"{set_name} / {strategy}"
+        rows.setdefault(name, {})[method] = row[key]
+        spent.setdefault(name, []).append(row)
+    if not spend:
+        return rows
+    return {
+        name: {what: mean(r[what] for r in spent[name]) for what in ("searches", "docs", "decomposed")} | by_method
+        for name, by_method in rows.items()
+    }
