@@ -176,3 +176,24 @@ def test_dense_searchers_agree_with_the_indexes(stanford_ckpt, tmp_path, monkeyp
         searcher("maxsim", ids, texts)
     with pytest.raises(ValueError, match="Unknown method"):
         searcher("splade", ids, texts, enc)
+
+
+def test_the_documented_llm_decomposer_runs_with_a_stand_in_model():
+    import textwrap
+
+    example = textwrap.dedent(Decomposer.__doc__.split("::", 1)[1])
+    prompts = []
+
+    def my_model(prompt):  # a "language model" that answers the two prompts of the example
+        prompts.append(prompt)
+        if "Write the search queries to run first" in prompt:
+            return "Who owns the red bicycle?\n"
+        return "" if "Mara plays" in prompt else "Which instrument does Mara play?\n\n"
+
+    scope = {"trace_question": trace_question, "search": overlap_search, "texts": TEXTS, "my_model": my_model,
+             "question": "Which instrument does the person who owns the red bicycle play?"}
+    exec(example.replace("trace_question(question", "trace = trace_question(question"), scope)
+    trace = scope["trace"]
+    assert [s.query for s in trace.steps] == ["Who owns the red bicycle?", "Which instrument does Mara play?"]
+    assert isinstance(scope["LLMDecomposer"](my_model), Decomposer)
+    assert "found: " + TEXTS["mara-owns"] in prompts[1]  # the follow-up prompt shows what was read

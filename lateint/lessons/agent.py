@@ -65,7 +65,7 @@ _NAME = re.compile(r"\b[A-Z][a-z]+(?:\s[A-Z][a-z]+)*\b")
 
 @runtime_checkable
 class Decomposer(Protocol):
-    """What the agent loop asks before each search: which queries to send.
+    r"""What the agent loop asks before each search: which queries to send.
 
     ``decomposer(question)`` returns the first sub-queries (a list of strings, searched in
     order); ``decomposer.follow_up(question, found)`` gets everything found so far, as
