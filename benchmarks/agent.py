@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import report, table  # noqa: E402
 
-from lateint.lessons.agent_eval import compare_sets  # noqa: E402
+from lateint.lessons.agent_eval import compare_sets, pivot  # noqa: E402
 from lateint.lessons.agent_questions import bridge_dataset, paraphrase_dataset  # noqa: E402
 from lateint.lessons.failures import multihop_dataset  # noqa: E402
 
@@ -67,25 +67,19 @@ def main(argv: list[str] | None = None) -> list[list]:
     args = p.parse_args(argv)
     results = measure(args.methods, args.k, args.calls, args.repeats)
     budget = args.k * args.calls
-    groups: dict[tuple[str, str], dict[str, dict]] = {}
-    for (set_name, method, strategy), r in results.items():
-        groups.setdefault((set_name, strategy), {})[method] = r
-
-    def spread(rows: dict[str, dict], key: str, fmt: str) -> str:
-        values = sorted({format(r[key], fmt) for r in rows.values()}, key=float)
-        return values[0] if len(values) == 1 else f"{values[0]}–{values[-1]}"
-
+    found, recall, ms = (pivot(results, key, spend=key == "all found") for key in ("all found", "recall", "ms"))
     quality = [
-        [s, strategy, spread(rows, "searches", ".2f"), spread(rows, "docs", ".2f"), spread(rows, "decomposed", ".2f")]
-        + [f"{rows[m]['all found']:.2f} ({rows[m]['recall']:.3f})" for m in args.methods]
-        for (s, strategy), rows in groups.items()
+        [*name.split(" / "), f"{row['searches']:.2f}", f"{row['docs']:.2f}", f"{row['decomposed']:.2f}"]
+        + [f"{row[m]:.2f} ({recall[name][m]:.3f})" for m in args.methods]
+        for name, row in found.items()
     ]
-    speed = [[s, strategy] + [f"{rows[m]['ms']:.1f}" for m in args.methods] for (s, strategy), rows in groups.items()]
+    speed = [[*name.split(" / "), *(f"{row[m]:.1f}" for m in args.methods)] for name, row in ms.items()]
     sizes = ", ".join(f"{name}: {len(make().queries)} questions" for name, make in SETS.items())
     note = (f"{sizes}. Budget: {args.calls} searches of top {args.k}, or one search of top {budget}; "
             "loops keep only documents not seen before. Searches, documents and the share of questions the "
-            "decomposer split are means per question (a range where the methods differ). Each method's cell: the "
-            f"share of questions with both needed documents retrieved (Recall@{budget} in brackets).")
+            "decomposer split are means per question and over the methods (they differ where a method's results "
+            "change what the decomposer reads). Each method's cell: the share of questions with both needed "
+            f"documents retrieved (Recall@{budget} in brackets).")
     timing = (f"Wall time per question (ms; decomposer, query encoding and search; mean over the questions, "
               f"best of {args.repeats} runs):")
     body = (f"{note}\n\n{table(['question set', 'strategy', 'searches', 'docs', 'decomposed', *args.methods], quality)}"
