@@ -78,9 +78,9 @@ def budget_compare(
         table[name] = {
             "all found": success_at_k(run, ds.qrels, budget),
             "recall": evaluate(run, ds.qrels, [f"recall@{budget}"])[f"recall@{budget}"],
-            "searches": mean(t.calls for t in traces),
-            "docs": mean(len(t.retrieved) for t in traces),
-            "decomposed": mean(t.steps[0].query != t.question for t in traces),
+            "searches": float(mean(t.calls for t in traces)),
+            "docs": float(mean(len(t.retrieved) for t in traces)),
+            "decomposed": float(mean(t.steps[0].query != t.question for t in traces)),
             "ms": 1000 * mean(t.seconds for t in traces),
         }
     return table
@@ -132,6 +132,6 @@ def pivot(results: Mapping[tuple[str, str, str], Mapping[str, float]], key: str,
     if not spend:
         return rows
     return {
-        name: {what: mean(r[what] for r in spent[name]) for what in ("searches", "docs", "decomposed")} | by_method
+        name: {what: float(mean(r[what] for r in spent[name])) for what in ("searches", "docs", "decomposed")} | by_method
         for name, by_method in rows.items()
     }
