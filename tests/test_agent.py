@@ -67,16 +67,15 @@ def test_run_agent_trace_by_hand():
     trace = trace_question("Which instrument does the person who owns the red bicycle play?", overlap_search, TEXTS)
     assert isinstance(trace, Trace) and trace.calls == 2 and trace.seconds > 0
     assert [s.query for s in trace.steps] == ["Who owns the red bicycle?", "Which instrument does Mara play?"]
-    assert [s.note for s in trace.steps] == ["decomposed", "follow-up"]
+    assert [s.note for s in trace.steps] == ["read entity 'Mara'", ""] and trace.stopped == "nothing more to ask"
     assert trace.retrieved == ["mara-owns", "mara-plays"]
     text = str(trace)
-    assert "hop 1" in text and "hop 2" in text and "'Which instrument does Mara play?'" in text
-    assert "stopped: nothing more to ask" in text
+    assert "hop 1" in text and "hop 2" in text and "read entity 'Mara'" in text and "stopped" not in text
     plain = trace_question("red bicycle owner", overlap_search, TEXTS, k=2)
-    assert plain.calls == 1 and plain.steps[0].note == "the question as it is" and len(plain.retrieved) == 2
+    assert plain.calls == 1 and plain.steps[0].note == "no rule matched: one plain search" and len(plain.retrieved) == 2
     nameless = {d: t.lower() for d, t in TEXTS.items()}
     stuck = trace_question("Which instrument does the person who owns the red bicycle play?", overlap_search, nameless)
-    assert stuck.calls == 1 and stuck.stopped == "nothing more to ask"
+    assert stuck.calls == 1 and stuck.steps[0].note == "read no entity: stopping"
     with pytest.raises(ValueError, match="k must be"):
         trace_question("q?", overlap_search, TEXTS, k=0)
     with pytest.raises(ValueError, match="max_calls must be"):
@@ -110,6 +109,8 @@ def test_any_decomposer_plugs_into_the_loop():
     assert trace.retrieved == ["mara-owns", "tomas-owns", "mara-plays"] and trace.stopped == "nothing more to ask"
     capped = trace_question("anything", overlap_search, TEXTS, decomposer=llm, max_calls=2)
     assert capped.calls == 2 and capped.stopped == "the budget of 2 searches is spent"
+    assert "stopped: the budget of 2 searches is spent" in str(capped)
+    assert all(s.note == "" for s in capped.steps)  # a plain list carries no note
 
     class Broken(OneSearch):
         def follow_up(self, question, found):

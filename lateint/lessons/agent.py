@@ -40,6 +40,7 @@ __all__ = [
     "Searcher",
     "Decomposer",
     "RuleDecomposer",
+    "Queries",
     "OneSearch",
     "Feedback",
     "WithFallback",
@@ -136,7 +137,7 @@ class Trace:
         lines = [f"question: {self.question}"]
         for i, s in enumerate(self.steps, start=1):
             lines.append(f"  hop {i}: {s.query!r} -> {[d for d, _ in s.results]}" + (f"  ({s.note})" if s.note else ""))
-        if self.stopped:
+        if self.stopped.startswith("the budget"):
             lines.append(f"  stopped: {self.stopped}")
         return "\n".join(lines)
 
@@ -175,6 +176,16 @@ def read_entity(text: str, question: str) -> str | None:
     return None
 
 
+class Queries(list):
+    """A decomposer's list of queries with a ``note`` for the trace: what it read, or why it
+    stops. :func:`trace_question` writes the note on the search it was asked after (for
+    ``follow_up``) or on the first search it asks for (for ``__call__``). A plain list works too."""
+
+    def __init__(self, queries: Sequence[str] = (), note: str = ""):
+        super().__init__(queries)
+        self.note = note
+
+
 class RuleDecomposer:
     """The offline :class:`Decomposer`: :func:`decompose` the question; after the first search,
     :func:`read_entity` from its results (best first) and ask the follow-up with the entity in.
@@ -185,7 +196,7 @@ class RuleDecomposer:
 
     def __call__(self, question: str) -> list[str]:
         parts = decompose(question)
-        return [question] if parts is None else [parts[0]]
+        return Queries([question], "no rule matched: one plain search") if parts is None else [parts[0]]
 
     def follow_up(self, question: str, found: Found) -> list[str]:
         parts = decompose(question)
@@ -195,8 +206,8 @@ class RuleDecomposer:
         for text in found[0][1]:
             entity = read_entity(text, first)
             if entity:
-                return [template.replace("{entity}", entity)]
-        return []
+                return Queries([template.replace("{entity}", entity)], f"read entity {entity!r}")
+        return Queries([], "read no entity: stopping")
 
 
 class OneSearch:
@@ -283,11 +294,8 @@ def trace_question(
     decomposer = RuleDecomposer() if decomposer is None else decomposer
     start = time.perf_counter()
     trace = Trace(question)
-    pending = _queries(decomposer(question), "__call__")
-    if pending == [question]:
-        note = "the question as it is"
-    else:
-        note = "decomposed"
+    asked = decomposer(question)
+    pending, note = _queries(asked, "__call__"), getattr(asked, "note", "")
     found: list[tuple[str, list[str]]] = []
     while pending:
         if trace.calls == max_calls:
@@ -297,10 +305,13 @@ def trace_question(
         seen = set(trace.retrieved) if new_only else set()
         results = [r for r in search(query, k + len(seen)) if r[0] not in seen][:k]
         trace.steps.append(Step(query, results, note))
+        note = ""
         found.append((query, [texts[d] for d, _ in results]))
         if not pending:
-            pending = _queries(decomposer.follow_up(question, found), "follow_up")
-            note = "follow-up"
+            asked = decomposer.follow_up(question, found)
+            pending = _queries(asked, "follow_up")
+            if getattr(asked, "note", ""):
+                trace.steps[-1].note = asked.note
     else:
         trace.stopped = "nothing more to ask"
     trace.seconds = time.perf_counter() - start
