@@ -72,8 +72,9 @@ class Decomposer(Protocol):
     order); ``decomposer.follow_up(question, found)`` gets everything found so far, as
     ``[(query, [retrieved text, ...]), ...]`` one entry per search, and returns the next
     sub-queries, or ``[]`` when there is nothing more to ask. Neither may return an
-    empty or non-string query. :func:`trace_question` stops at its ``max_calls`` searches
-    whatever the decomposer asks.
+    empty or non-string query; either may return a :class:`Queries` to add a note to the
+    trace. :func:`trace_question` stops at its ``max_calls`` searches whatever the
+    decomposer asks.
 
     A language model plugs in with a prompt for each step (no network call is made
     here; ``complete`` is any ``prompt -> reply`` function you supply)::
@@ -112,7 +113,8 @@ class Step:
 
 @dataclass
 class Trace:
-    """What the agent did for one question: its searches in order, why it stopped, and how long
+    """What the agent did for one question: its searches in order, why it stopped ("nothing more
+    to ask", or "the budget of N searches is spent", the only one ``str`` shows), and how long
     the whole question took (``seconds``: wall time of the decomposer and the searches)."""
 
     question: str
