@@ -15,7 +15,10 @@ The methods compared throughout the course keep the same colour everywhere
 - :func:`similarity_heatmap`: the query-token x document-token similarity matrix,
   with each row's maximum (the match MaxSim keeps) outlined;
 - :func:`contribution_bars`: each query token's best similarity, the parts MaxSim adds up;
-- :func:`line_compare` and :func:`needle_curve`: scores (and ranks) against document length.
+- :func:`line_compare` and :func:`needle_curve`: scores (and ranks) against document length;
+- :func:`line_panels`: several ``line_compare`` panels side by side with one shared legend, each
+  method in its own line style and marker so that lines on top of each other stay visible
+  (lesson 06's sweeps).
 
 To print the same tables as text, use :func:`lateint.display.tables.format_table`.
 """
@@ -43,6 +46,7 @@ __all__ = [
     "contribution_bars",
     "line_compare",
     "needle_curve",
+    "line_panels",
 ]
 
 # rcParams for a room: big type, thick lines, no chart junk.
@@ -365,3 +369,64 @@ def needle_curve(
         rank_ax.set_ylim(bottom=max(max(r) for r in ranks.values()) + 0.5, top=0.5)
     return fig
 
+
+
+# Lines that may lie on top of each other (equal counts in lesson 06's sweeps): each method its
+# own line style and marker, the one drawn first thick and the later ones thinner on top of it,
+# so that where two coincide both stay visible. (linestyle, marker, linewidth, markersize)
+LINE_STYLES: dict[str, tuple[str, str, float, float]] = {
+    "pooled": ("-", "o", 2.5, 8),
+    "maxsim": ("-", "s", 5.0, 11),
+    "bm25": ("--", "^", 2.0, 7),
+}
+_OTHER_LINE_STYLES = [(":", "D", 2.0, 7), ("-.", "v", 2.0, 7), ("-", "P", 2.0, 7)]
+
+
+def line_panels(
+    x: Sequence[float],
+    panels: Mapping[str, Mapping[str, Sequence[float]]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    reference: tuple[float, str] | None = None,
+    ylim: tuple[float, float] | None = None,
+    panel_size: tuple[float, float] = (7.5, 4.5),
+) -> Figure:
+    """One :func:`line_compare` panel per entry of ``panels``, side by side, one legend for all.
+
+    Args:
+        x: x values (``n``), shared by every panel.
+        panels: ``{panel title: {method: y values (n)}}``.
+        reference: ``(y, label)`` of a dotted horizontal line drawn in every panel (e.g. chance).
+        ylim: y-axis range of every panel.
+
+    Each method keeps its colour and takes its own line style and marker (:data:`LINE_STYLES`);
+    MaxSim is drawn thick underneath and BM25 dashed on top, so equal values show as a dashed
+    line inside a thick one instead of one line hiding the other. The legend is the figure's,
+    below the panels, with each method (and the reference line) once.
+
+    Returns:
+        The ``Figure``: one ``Axes`` per panel, each with one ``Line2D`` per method (then the
+        reference line), and no legend of its own.
+    """
+    if not panels:
+        raise ValueError("panels is empty: pass {panel title: {method: y values}}.")
+    fig, axes = plt.subplots(1, len(panels), figsize=(panel_size[0] * len(panels), panel_size[1]), squeeze=False)
+    for ax, (title, series) in zip(axes[0], panels.items()):
+        for i, (method, y) in enumerate(series.items()):
+            linestyle, marker, width, size = LINE_STYLES.get(method, _OTHER_LINE_STYLES[i % len(_OTHER_LINE_STYLES)])
+            line_compare(x, {method: y}, xlabel=xlabel, ylabel=ylabel, title=title, linestyle=linestyle,
+                         marker=marker, ax=ax)
+            ax.lines[-1].set(linewidth=width, markersize=size, color=method_color(method, i), zorder=2 + i)
+        if reference is not None:
+            ax.axhline(reference[0], color="black", ls=":", lw=1.5, label=reference[1], zorder=1)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        ax.get_legend().remove()
+    entries: dict[str, object] = {}  # label -> handle, each label once, across all panels
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    fig.legend(list(entries.values()), list(entries), loc="lower center", ncol=len(entries), bbox_to_anchor=(0.5, 0.0))
+    fig.set_layout_engine("tight", rect=(0, 0.12, 1, 1))  # room for the legend below the panels
+    return fig
