@@ -4,6 +4,11 @@ import torch
 
 from lateint import load_encoder
 from lateint.lessons.agent import (
+    Decomposer,
+    Feedback,
+    OneSearch,
+    RuleDecomposer,
+    WithFallback,
     Trace,
     agent_run,
     decompose,
@@ -60,18 +65,81 @@ def test_read_entity_skips_function_words_and_known_names():
 
 def test_run_agent_trace_by_hand():
     trace = trace_question("Which instrument does the person who owns the red bicycle play?", overlap_search, TEXTS)
-    assert isinstance(trace, Trace) and trace.entity == "Mara"
+    assert isinstance(trace, Trace) and trace.calls == 2 and trace.seconds > 0
     assert [s.query for s in trace.steps] == ["Who owns the red bicycle?", "Which instrument does Mara play?"]
+    assert [s.note for s in trace.steps] == ["read entity 'Mara'", ""] and trace.stopped == "nothing more to ask"
     assert trace.retrieved == ["mara-owns", "mara-plays"]
     text = str(trace)
-    assert "hop 1" in text and "hop 2" in text and "read entity 'Mara'" in text
+    assert "hop 1" in text and "hop 2" in text and "read entity 'Mara'" in text and "stopped" not in text
     plain = trace_question("red bicycle owner", overlap_search, TEXTS, k=2)
-    assert len(plain.steps) == 1 and "no rule matched" in plain.steps[0].note
+    assert plain.calls == 1 and plain.steps[0].note == "no rule matched: one plain search" and len(plain.retrieved) == 2
     nameless = {d: t.lower() for d, t in TEXTS.items()}
     stuck = trace_question("Which instrument does the person who owns the red bicycle play?", overlap_search, nameless)
-    assert len(stuck.steps) == 1 and stuck.entity is None and "stopping" in stuck.steps[0].note
+    assert stuck.calls == 1 and stuck.steps[0].note == "read no entity: stopping"
     with pytest.raises(ValueError, match="k must be"):
         trace_question("q?", overlap_search, TEXTS, k=0)
+    with pytest.raises(ValueError, match="max_calls must be"):
+        trace_question("q?", overlap_search, TEXTS, max_calls=0)
+
+
+class Scripted:
+    """A stand-in for a language-model decomposer: fixed first queries, then one follow-up
+    built from the texts it is shown; it records what the loop passed to it."""
+
+    def __init__(self, first):
+        self.first, self.seen = first, []
+
+    def __call__(self, question):
+        return list(self.first)
+
+    def follow_up(self, question, found):
+        self.seen.append([(q, list(texts)) for q, texts in found])
+        name = found[0][1][0].split()[0]
+        return [f"what does {name} play"] if len(found) == len(self.first) else []
+
+
+def test_any_decomposer_plugs_into_the_loop():
+    for d in (RuleDecomposer(), OneSearch(), Feedback(), Scripted(["owns red bicycle"])):
+        assert isinstance(d, Decomposer)
+    llm = Scripted(["owns red bicycle", "owns green canoe"])
+    trace = trace_question("anything", overlap_search, TEXTS, decomposer=llm, max_calls=5)
+    assert [s.query for s in trace.steps] == ["owns red bicycle", "owns green canoe", "what does Mara play"]
+    # follow_up is asked once the planned queries are done, with every text found so far, in order
+    assert llm.seen[0] == [("owns red bicycle", [TEXTS["mara-owns"]]), ("owns green canoe", [TEXTS["tomas-owns"]])]
+    assert trace.retrieved == ["mara-owns", "tomas-owns", "mara-plays"] and trace.stopped == "nothing more to ask"
+    capped = trace_question("anything", overlap_search, TEXTS, decomposer=llm, max_calls=2)
+    assert capped.calls == 2 and capped.stopped == "the budget of 2 searches is spent"
+    assert "stopped: the budget of 2 searches is spent" in str(capped)
+    assert all(s.note == "" for s in capped.steps)  # a plain list carries no note
+
+    class Broken(OneSearch):
+        def follow_up(self, question, found):
+            return "mara"  # a string, not a list of strings
+
+    with pytest.raises(TypeError, match="follow_up must return a list of non-empty strings"):
+        trace_question("q", overlap_search, TEXTS, decomposer=Broken())
+    with pytest.raises(TypeError, match="__call__ must return"):
+        trace_question("q", overlap_search, TEXTS, decomposer=Scripted([""]))
+
+
+def test_feedback_reformulates_with_the_best_text_and_new_only_skips_seen_documents():
+    trace = trace_question("Who owns the red bicycle?", overlap_search, TEXTS, decomposer=Feedback(), max_calls=3)
+    assert [s.query for s in trace.steps][:2] == ["Who owns the red bicycle?", "Who owns the red bicycle? " + TEXTS["mara-owns"]]
+    assert trace.calls == 3 and trace.stopped == "the budget of 3 searches is spent"
+    assert trace.retrieved == ["mara-owns"]  # every search finds the same best document again
+    fresh = trace_question("Who owns the red bicycle?", overlap_search, TEXTS, decomposer=Feedback(), max_calls=3,
+                           new_only=True)
+    assert fresh.retrieved[0] == "mara-owns" and len(fresh.retrieved) == 3 and fresh.calls == 3
+    assert all(len(s.results) == 1 for s in fresh.steps)
+    nested = "Which instrument does the person who owns the red bicycle play?"
+    unsplit = trace_question("red bicycle owner", overlap_search, TEXTS, decomposer=WithFallback(), new_only=True)
+    assert [s.query for s in unsplit.steps] == ["red bicycle owner"] * 2 and len(unsplit.retrieved) == 2
+    assert unsplit.retrieved == [d for d, _ in overlap_search("red bicycle owner", 2)]
+    split = trace_question(nested, overlap_search, TEXTS, decomposer=WithFallback(RuleDecomposer()), new_only=True)
+    assert [s.query for s in split.steps] == ["Who owns the red bicycle?", "Which instrument does Mara play?"]
+    once = trace_question("Which instrument does the person who owns the red bicycle play?", overlap_search, TEXTS,
+                          decomposer=OneSearch(), k=2)
+    assert once.calls == 1 and [s.query for s in once.steps] == [once.question]
 
 
 def test_agent_beats_one_shot_bm25_on_the_multihop_set():
@@ -109,3 +177,24 @@ def test_dense_searchers_agree_with_the_indexes(stanford_ckpt, tmp_path, monkeyp
         searcher("maxsim", ids, texts)
     with pytest.raises(ValueError, match="Unknown method"):
         searcher("splade", ids, texts, enc)
+
+
+def test_the_documented_llm_decomposer_runs_with_a_stand_in_model():
+    import textwrap
+
+    example = textwrap.dedent(Decomposer.__doc__.split("::", 1)[1])
+    prompts = []
+
+    def my_model(prompt):  # a "language model" that answers the two prompts of the example
+        prompts.append(prompt)
+        if "Write the search queries to run first" in prompt:
+            return "Who owns the red bicycle?\n"
+        return "" if "Mara plays" in prompt else "Which instrument does Mara play?\n\n"
+
+    scope = {"trace_question": trace_question, "search": overlap_search, "texts": TEXTS, "my_model": my_model,
+             "question": "Which instrument does the person who owns the red bicycle play?"}
+    exec(example.replace("trace_question(question", "trace = trace_question(question"), scope)
+    trace = scope["trace"]
+    assert [s.query for s in trace.steps] == ["Who owns the red bicycle?", "Which instrument does Mara play?"]
+    assert isinstance(scope["LLMDecomposer"](my_model), Decomposer)
+    assert "found: " + TEXTS["mara-owns"] in prompts[1]  # the follow-up prompt shows what was read
