@@ -24,6 +24,7 @@ from lateint.lessons.spectrum import (  # noqa: E402
     interaction_costs,
     match_kind,
     matched_maxsim_scores,
+    mean_lengths,
     relevant_mass,
     score_mass,
     time_cross_encoding,
@@ -33,6 +34,18 @@ from lateint.lessons.spectrum import (  # noqa: E402
 @pytest.fixture(scope="module")
 def enc():
     return load_encoder(device="cpu")
+
+
+@pytest.fixture
+def toy():
+    corpus = {
+        "d1": {"title": "", "text": "Folic acid taken in pregnancy prevents neural tube defects."},
+        "d2": {"title": "", "text": "Domestic cats sleep for most of the day."},
+        "d3": {"title": "", "text": "Vitamin D supports bone health in older adults."},
+    }
+    queries = {"q1": "folic acid and pregnancy", "q2": "why do cats sleep so much", "q3": "bone health"}
+    qrels = {"q1": {"d1": 1}, "q2": {"d2": 1, "d3": 0}, "q3": {"d3": 2}}
+    return BeirDataset("toy", corpus=corpus, queries=queries, qrels=qrels)
 
 
 # ------------------------------------------------------------------------------------- diagram
@@ -96,9 +109,19 @@ def test_encoder_size_and_format_costs(enc):
     assert f"{200 * 384 * 4:,}" in lines[2]
 
 
+def test_mean_lengths(enc, toy):
+    q_lens = [len(enc.tokenizer.tokenize(t)) + 2 for t in toy.query_texts]  # + [CLS] and [SEP]
+    d_lens = [len(enc.tokenizer.tokenize(t)) + 2 for t in toy.doc_texts]
+    assert mean_lengths(toy, enc) == (round(sum(q_lens) / 3), round(sum(d_lens) / 3))
+    long = BeirDataset("long", {"d": {"title": "", "text": "word " * 400}}, {"q": "word"}, {"q": {"d": 1}})
+    assert mean_lengths(long, enc) == (3, enc.format.doc_length)  # documents are cut to the model's length
+
+
 def test_time_cross_encoding(enc):
     docs = ["Folic acid in pregnancy prevents neural tube defects.", "Cats sleep for most of the day."]
+    threads = torch.get_num_threads()
     t = time_cross_encoding(enc, "does folic acid help?", docs, repeats=1)
+    assert torch.get_num_threads() == threads  # timed on one thread, the setting restored
     assert set(t) == {"query alone", "query + each document", "each document alone", "x query alone"}
     assert all(v > 0 for v in t.values())
     assert t["x query alone"] == pytest.approx(t["query + each document"] / t["query alone"])
@@ -176,18 +199,6 @@ def test_matched_maxsim_scores_bad_input():
         matched_maxsim_scores(q, [["a", "b"]], [torch.ones(3, 5)], [["a", "b", "c"]])
 
 
-@pytest.fixture
-def toy():
-    corpus = {
-        "d1": {"title": "", "text": "Folic acid taken in pregnancy prevents neural tube defects."},
-        "d2": {"title": "", "text": "Domestic cats sleep for most of the day."},
-        "d3": {"title": "", "text": "Vitamin D supports bone health in older adults."},
-    }
-    queries = {"q1": "folic acid and pregnancy", "q2": "why do cats sleep so much", "q3": "bone health"}
-    qrels = {"q1": {"d1": 1}, "q2": {"d2": 1, "d3": 0}, "q3": {"d3": 2}}
-    return BeirDataset("toy", corpus=corpus, queries=queries, qrels=qrels)
-
-
 def test_relevant_mass_on_a_toy_dataset(enc, toy, tmp_path, monkeypatch):
     monkeypatch.setenv("LATEINT_CACHE", str(tmp_path))
     got = relevant_mass(toy, enc)
@@ -206,9 +217,9 @@ def test_relevant_mass_on_a_toy_dataset(enc, toy, tmp_path, monkeypatch):
 def test_exact_match_ablation_agrees_with_the_lesson_runs(enc, toy, tmp_path, monkeypatch):
     monkeypatch.setenv("LATEINT_CACHE", str(tmp_path))
     got = exact_match_ablation(toy, enc)
-    assert list(got) == ["pooled", "MaxSim", "MaxSim, exact matches only", "MaxSim, exact matches removed"]
+    assert list(got) == ["pooled", "MaxSim", "MaxSim exact only", "MaxSim without exact"]
     runs = retrieve_all(toy, enc, methods=("pooled", "maxsim"))
     assert got["pooled"] == pytest.approx(evaluate(runs["pooled"], toy.qrels, ["ndcg@10"])["ndcg@10"])
     assert got["MaxSim"] == pytest.approx(evaluate(runs["maxsim"], toy.qrels, ["ndcg@10"])["ndcg@10"])
     # each query shares words only with its own relevant document, so exact matches alone rank it first
-    assert got["MaxSim, exact matches only"] == pytest.approx(1.0)
+    assert got["MaxSim exact only"] == pytest.approx(1.0)

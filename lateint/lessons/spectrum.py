@@ -46,6 +46,7 @@ __all__ = [
     "EncoderSize",
     "encoder_size",
     "forward_macs",
+    "mean_lengths",
     "interaction_costs",
     "format_costs",
     "time_cross_encoding",
@@ -107,6 +108,15 @@ def forward_macs(size: EncoderSize, n_tokens: int) -> int:
     return size.layers * per_layer + projection
 
 
+def mean_lengths(ds, encoder) -> tuple[int, int]:
+    """``(q, L)``: the mean number of token vectors per query and per document of ``ds``, as
+    ``encoder`` tokenizes and cuts them (special tokens included), rounded to whole tokens."""
+    if not ds.query_texts or not ds.doc_texts:
+        raise ValueError(f"{ds!r} needs at least one query and one document")
+    q, d = encoder.query_tokens(ds.query_texts), encoder.document_tokens(ds.doc_texts)
+    return round(sum(map(len, q)) / len(q)), round(sum(map(len, d)) / len(d))
+
+
 def interaction_costs(
     size: EncoderSize, n_docs: int, doc_tokens: int, query_tokens: int, bytes_per_value: int = 4
 ) -> dict[str, dict[str, float]]:
@@ -158,13 +168,16 @@ def format_costs(table: Mapping[str, Mapping[str, float]]) -> str:
 
 @torch.inference_mode()
 def time_cross_encoding(encoder, query: str, docs: Sequence[str], repeats: int = 3) -> dict[str, float]:
-    """Seconds (fastest of ``repeats``) for the encoder passes each point of the spectrum needs per query.
+    """Seconds (fastest of ``repeats`` runs) for the encoder passes each point of the spectrum needs per query.
 
     Measures one pass over ``query`` alone (what a pooled or a late-interaction search runs when a
     query comes), one over each ``[CLS] query [SEP] document [SEP]`` concatenation (what a
     cross-encoder runs per query, one per document; cut to the encoder's document length), and, to
     compare, one over each document alone (what the other two ran once, offline). Only the
     transformer runs: there is no trained cross-encoder head here, so this measures cost, not quality.
+    Timed on one thread (torch's setting is restored afterwards), so that the figures compare the
+    passes, not how threads were scheduled; the short query pass is timed 10 times as often, since
+    one interruption by another process would weigh on it most.
 
     Returns:
         ``{"query alone": s, "query + each document": s, "each document alone": s,
@@ -183,9 +196,14 @@ def time_cross_encoding(encoder, query: str, docs: Sequence[str], repeats: int =
     def run(batch) -> None:
         encoder.token_states(batch["input_ids"], batch["attention_mask"])
 
-    t_query, _ = best_of(lambda: run(alone), repeats)
-    t_pairs, _ = best_of(lambda: run(pairs), repeats)
-    t_docs, _ = best_of(lambda: run(singles), repeats)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        t_query, _ = best_of(lambda: run(alone), 10 * repeats)
+        t_pairs, _ = best_of(lambda: run(pairs), repeats)
+        t_docs, _ = best_of(lambda: run(singles), repeats)
+    finally:
+        torch.set_num_threads(threads)
     return {"query alone": t_query, "query + each document": t_pairs, "each document alone": t_docs,
             "x query alone": t_pairs / t_query}
 
@@ -290,8 +308,14 @@ def matched_maxsim_scores(
     Returns:
         Scores ``(nq, nd)``, float32.
     """
-    if keep not in ("exact", "inexact", "all"):
-        raise ValueError(f"keep must be 'exact', 'inexact' or 'all', got {keep!r}")
+    return _matched(queries, query_tokens, docs, doc_tokens, (keep,))[keep]
+
+
+def _matched(queries, query_tokens, docs, doc_tokens, keeps: Sequence[str]) -> dict[str, torch.Tensor]:
+    """:func:`matched_maxsim_scores` for each rule of ``keeps``, from one similarity matrix per query."""
+    for keep in keeps:
+        if keep not in ("exact", "inexact", "all"):
+            raise ValueError(f"keep must be 'exact', 'inexact' or 'all', got {keep!r}")
     for name, vecs, toks in (("queries", queries, query_tokens), ("docs", docs, doc_tokens)):
         if len(vecs) == 0 or len(vecs) != len(toks):
             raise ValueError(f"{name} needs one token-string list per matrix, at least one: got {len(vecs)} "
@@ -308,27 +332,29 @@ def matched_maxsim_scores(
     ids = torch.full((len(docs), width), -1)  # -1: padding, never a real piece
     for j, (v, t) in enumerate(zip(docs, d_ids)):
         D[j, : v.shape[0]], ids[j, : v.shape[0]] = v.float(), t
-    out = torch.empty(len(queries), len(docs), dtype=torch.float32)
+    real = ids[:, None, :] >= 0  # (nd, 1, Ld)
+    out = {keep: torch.empty(len(queries), len(docs), dtype=torch.float32) for keep in keeps}
     for i, (q, qi) in enumerate(zip(queries, q_ids)):
         check_same_dim(q, D)
         sim = torch.einsum("id,njd->nij", q.float(), D)  # (nd, Lq, Ld)
         same = qi[None, :, None] == ids[:, None, :]  # (nd, Lq, Ld): the same word piece
-        allowed = {"exact": same, "inexact": ~same, "all": torch.ones_like(same)}[keep] & (ids[:, None, :] >= 0)
-        best = sim.masked_fill(~allowed, float("-inf")).max(dim=-1).values  # (nd, Lq)
-        out[i] = best.masked_fill(torch.isinf(best), 0.0).sum(dim=-1)
+        for keep in keeps:
+            allowed = {"exact": same, "inexact": ~same & real, "all": real}[keep]
+            best = sim.masked_fill(~allowed, float("-inf")).max(dim=-1).values  # (nd, Lq)
+            out[keep][i] = best.masked_fill(torch.isinf(best), 0.0).sum(dim=-1)
     return out
 
 
 def exact_match_ablation(ds, encoder, metric: str = "ndcg@10") -> dict[str, float]:
-    """``metric`` on ``ds`` of pooled cosine, MaxSim, MaxSim on exact matches only and MaxSim with
-    exact matches removed (:func:`matched_maxsim_scores`), all from the same encoder pass."""
+    """``metric`` on ``ds`` of pooled cosine, MaxSim, MaxSim on exact matches only (``"MaxSim exact
+    only"``) and MaxSim with exact matches removed (``"MaxSim without exact"``; see
+    :func:`matched_maxsim_scores`), all from the same encoder pass."""
     docs, queries, d_tok, q_tok = _encoded(ds, encoder)
     scores = {
         "pooled": PooledIndex(ds.doc_ids, docs["pooled"]).scores(queries["pooled"]),
         "MaxSim": MaxSimIndex(ds.doc_ids, docs["tokens"]).scores(queries["tokens"]),
-        "MaxSim, exact matches only": matched_maxsim_scores(queries["tokens"], q_tok, docs["tokens"], d_tok, "exact"),
-        "MaxSim, exact matches removed": matched_maxsim_scores(queries["tokens"], q_tok, docs["tokens"], d_tok,
-                                                               "inexact"),
     }
+    matched = _matched(queries["tokens"], q_tok, docs["tokens"], d_tok, ("exact", "inexact"))
+    scores["MaxSim exact only"], scores["MaxSim without exact"] = matched["exact"], matched["inexact"]
     key = metric_name(metric)
     return {name: evaluate_scores(s, ds, key)[key] for name, s in scores.items()}
