@@ -218,6 +218,17 @@ class Head:
     losses: list[float] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
 
+    def refresh_fingerprint(self) -> None:
+        """Fingerprint the weights themselves, so the embedding cache tells trained models apart.
+
+        Call it after changing any weight (training and loading do).
+        """
+        h = hashlib.sha256(repr((self.kind, self.encoder.format)).encode())
+        tensors = list(self.encoder.model.state_dict().values()) + [l.linear.weight for l in self.encoder.projection.layers]
+        for t in tensors:
+            h.update(t.detach().contiguous().cpu().numpy().tobytes())
+        self.encoder.fingerprint = "trained-" + h.hexdigest()[:16]
+
     def scores(self, queries: Sequence[str], documents: Sequence[str]) -> torch.Tensor:
         """``(n_queries, n_documents)`` scores: cosines (pooled) or MaxSim sums (late)."""
         if self.kind == "pooled":
@@ -328,7 +339,7 @@ def init_head(
                   "skiplist": skiplist, "projection_seed": seed},
     )
     head.settings["base_folder"] = str(model_folder(None if base.name == DEFAULT_MODEL else base.name))
-    _refresh_fingerprint(head)
+    head.refresh_fingerprint()
     return head
 
 
@@ -338,15 +349,6 @@ def _initial_projection(hidden: int, dim: int, seed: int) -> torch.nn.Linear:
     with torch.no_grad():
         layer.weight.copy_(torch.eye(hidden) if dim == hidden else random_projection(hidden, dim, seed))
     return layer
-
-
-def _refresh_fingerprint(head: Head) -> None:
-    """A fingerprint from the weights themselves, so the embedding cache tells trained models apart."""
-    h = hashlib.sha256(repr((head.kind, head.encoder.format)).encode())
-    tensors = list(head.encoder.model.state_dict().values()) + [l.linear.weight for l in head.encoder.projection.layers]
-    for t in tensors:
-        h.update(t.detach().contiguous().cpu().numpy().tobytes())
-    head.encoder.fingerprint = "trained-" + h.hexdigest()[:16]
 
 
 # --------------------------------------------------------------------------- training
@@ -452,7 +454,7 @@ def train(
         temperature=temperature, train_layers=train_layers, warmup=warmup, seed=seed, pairs=len(pairs),
         hard_negatives=n_neg.pop(),
     )
-    _refresh_fingerprint(head)
+    head.refresh_fingerprint()
     return head
 
 
@@ -639,7 +641,15 @@ def _copy_base_files(head: Head, dest: Path, skip: Callable[[Path], bool]) -> No
 
 
 def _save_backbone(head: Head, dest: Path) -> None:
-    head.encoder.model.save_pretrained(str(dest), safe_serialization=True)
+    from transformers.utils import logging as hf_logging
+
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # no "Writing model shards" bar for one small file
+    try:
+        head.encoder.model.save_pretrained(str(dest), safe_serialization=True)
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
 
 
 def _save_pooled(head: Head, dest: Path) -> None:

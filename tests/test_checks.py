@@ -403,3 +403,76 @@ def test_token_pooling(capsys):
     rejects(checks.check_token_pooling, lambda v, f: pool(v, f, normalise=False), "not L2-normalised")
     rejects(checks.check_token_pooling, lambda v, f: pool(v, f, keep_last=False), "last, shorter group was dropped")
     rejects(checks.check_token_pooling, lambda v, f: v[::f], "every factor-th token")
+
+
+# ------------------------------------------------------------------ exercise 04: alpha tuned on the test queries
+
+
+def report(ndcg, dev_ids, test_ids, choose_on="dev", score_on="test", largest_on_tie=False):
+    """A student's report_fusion: the alpha with the best mean over the `choose_on` ids and its mean over `score_on`."""
+    ids = {"dev": dev_ids, "test": test_ids, "both": dev_ids + test_ids, "table": list(next(iter(ndcg.values())))}
+    mean = lambda a, which: sum(ndcg[a][q] for q in ids[which]) / len(ids[which])  # noqa: E731
+    order = sorted(ndcg, reverse=largest_on_tie)
+    alpha = max(order, key=lambda a: (mean(a, choose_on), -order.index(a)))
+    return alpha, mean(alpha, score_on)
+
+
+def test_held_out_alpha(capsys):
+    passes(checks.check_held_out_alpha, report, capsys)
+    passes(checks.check_held_out_alpha, lambda n, d, t: list(report(n, d, t)), capsys)  # a list is a pair too
+    # the bug the exercise plants: alpha chosen (and scored) on the test queries
+    rejects(checks.check_held_out_alpha, lambda n, d, t: report(n, d, t, choose_on="test"), "optimistic")
+    rejects(checks.check_held_out_alpha, lambda n, d, t: report(n, d, t, choose_on="both"), "dev AND test")
+    rejects(checks.check_held_out_alpha, lambda n, d, t: report(n, d, t, choose_on="table"),
+            "dev AND test|every query in the table")
+    rejects(checks.check_held_out_alpha, lambda n, d, t: report(n, d, t, score_on="dev"), "dev queries' mean")
+    rejects(checks.check_held_out_alpha, lambda n, d, t: report(n, d, t, largest_on_tie=True), "keep the smallest")
+    rejects(checks.check_held_out_alpha, lambda n, d, t: max(n, key=lambda a: sum(n[a][q] for q in d)), "a pair")
+
+    def best_test_score(n, d, t):
+        alpha, _ = report(n, d, t)
+        return alpha, max(sum(n[a][q] for q in t) / len(t) for a in n)
+
+    rejects(checks.check_held_out_alpha, best_test_score, "best test mean over all alphas")
+
+
+def test_held_out_alpha_agrees_with_held_out_fusion():
+    """The check's answer for one split is what lesson 04's held_out_fusion reports as 'tuned'."""
+    from lateint.evaluate import evaluate_per_query
+    from lateint.lessons.hybrid import held_out_fusion, interpolate, split_qrels
+
+    qrels = {f"q{i}": {f"d{i}": 1} for i in range(12)}
+    a = {f"q{i}": {f"d{i}": 0.9 if i % 3 else 0.1, "junk": 0.5} for i in range(12)}
+    b = {f"q{i}": {f"d{i}": 1.0 if i % 2 else 0.2, "junk": 0.6} for i in range(12)}
+    alphas = [i / 10 for i in range(11)]
+    ndcg = {x: {q: m["ndcg@10"] for q, m in evaluate_per_query(interpolate(a, b, x), qrels, ["ndcg@10"]).items()}
+            for x in alphas}
+    dev, test = split_qrels(qrels, 4, seed=0)
+    tuned = held_out_fusion(a, b, qrels, n_dev=4, seeds=(0,))["split 0"]
+    assert report(ndcg, sorted(dev), sorted(test)) == pytest.approx((tuned["alpha"], tuned["tuned"]))
+
+
+def _function_from_notebook(path, name):
+    """The function ``name`` as a notebook cell defines it (only its ``def``, not the rest of the cell)."""
+    import ast
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parents[1] / path).read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code" and f"def {name}(" in "".join(cell["source"]):
+            tree = ast.parse("".join(cell["source"]))
+            node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
+            scope = {}
+            exec(compile(ast.Module([node], []), path, "exec"), scope)
+            return scope[name]
+    raise AssertionError(f"no cell defines {name} in {path}")
+
+
+def test_held_out_alpha_fails_the_notebooks_bug_and_passes_its_solution(capsys):
+    buggy = _function_from_notebook("notebooks/exercises/04_out_of_domain.ipynb", "report_fusion")
+    rejects(checks.check_held_out_alpha, buggy, "chosen on the test queries")
+    fixed = _function_from_notebook("notebooks/solutions/04_out_of_domain.ipynb", "report_fusion_fixed")
+    passes(checks.check_held_out_alpha, fixed, capsys)
+    stub = _function_from_notebook("notebooks/exercises/04_out_of_domain.ipynb", "report_fusion_fixed")
+    rejects(checks.check_held_out_alpha, stub, "returned None")

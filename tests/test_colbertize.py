@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from lateint import load_encoder
-from lateint.lessons.colbertize import colbertize, project, projection_sweep, random_projection
+from lateint.lessons.colbertize import colbertize, plot_projection_sweep, project, projection_sweep, random_projection
 from lateint.compare import encode_corpus
 from lateint.lessons.demo import demo_corpus
 from lateint.encoders import detect_format
@@ -100,3 +100,21 @@ def test_projection_sweep_matches_plain_maxsim_at_full_size(minilm, tmp_path, mo
     assert table[8]["ndcg@10"] < table[384]["ndcg@10"]  # 8 random numbers per token lose information
     with pytest.raises(ValueError, match="encode ds.doc_texts"):
         projection_sweep(ds, docs[:-1], queries, [8])
+
+
+def test_projection_sweep_plot_names_its_units():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = {16: {"ndcg@10": 0.7, "bytes_per_doc": 2048}, 128: {"ndcg@10": 0.9, "bytes_per_doc": 16384}}
+    ax = plot_projection_sweep(table)
+    assert ax.get_ylabel() == "nDCG@10" and "nDCG@10" in ax.get_title()
+    assert "128 = not projected" in ax.get_xlabel()
+    right = next(other for other in ax.figure.axes if other is not ax)
+    assert right.get_ylabel() == "KiB per document (float16)"
+    assert [bar.get_height() for bar in right.patches] == [2.0, 16.0]  # bytes / 1,024
+    with pytest.raises(ValueError, match="projection_sweep's output"):
+        plot_projection_sweep({16: {"bytes_per_doc": 1}})
+    plt.close("all")

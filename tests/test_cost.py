@@ -60,6 +60,34 @@ def test_footprint_table(tiny):
     assert ax.get_xscale() == "log" and ax.get_title() == "tiny"
 
 
+def test_footprint_plot_lines_range_and_labels():
+    from matplotlib.colors import to_hex
+
+    from lateint.display.plots import METHOD_COLORS
+
+    table = {POOLED: {"bytes/doc": 1536, "ndcg@10": 0.848}, FULL: {"bytes/doc": 374252, "ndcg@10": 0.924},
+             "fp16": {"bytes/doc": 187126, "ndcg@10": 0.924}, "pool 2 + fp32": {"bytes/doc": 187210, "ndcg@10": 0.925},
+             "int8-vector": {"bytes/doc": 94538, "ndcg@10": 0.924},
+             "pool 4 + fp32": {"bytes/doc": 93696, "ndcg@10": 0.935}}
+    ax = plot_footprint(table, budget=4)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["pooled vector's nDCG@10", "97 % of full MaxSim's nDCG@10", "4× the pooled bytes"]
+    pooled_line, share_line, budget_line = ax.lines
+    assert share_line.get_ydata()[0] == pytest.approx(0.97 * 0.924)
+    # the 97 % line is a threshold: neither the MaxSim points' colour nor the pooled line's
+    assert to_hex(share_line.get_color()) not in {METHOD_COLORS["maxsim"].lower(), to_hex(pooled_line.get_color())}
+    assert budget_line.get_xdata()[0] == 4 * 1536
+    low, high = ax.get_ylim()
+    assert low == pytest.approx(0.848 - 0.02) and high == pytest.approx(0.935 + 0.02)
+    labels = [t for t in ax.texts]
+    assert sorted(t.get_text() for t in labels) == sorted([POOLED, FULL, "fp16 / pool 2 + fp32", "int8-vector",
+                                                           "pool 4 + fp32"])  # fp16 and pool 2 coincide: one label
+    ax.figure.canvas.draw()
+    boxes = [t.get_window_extent(ax.figure.canvas.get_renderer()) for t in labels]
+    assert not any(boxes[i].overlaps(boxes[j]) for i in range(len(boxes)) for j in range(i + 1, len(boxes)))
+    assert plot_footprint({POOLED: {"bytes/doc": 10, "ndcg@10": 0.99}}).get_ylim()[1] == 1.0  # never above 1
+
+
 def test_candidate_sweep(tiny):
     ds, docs, queries = tiny
     sweep = candidate_sweep(ds, docs, queries, [10, 30], k=10)

@@ -6,6 +6,7 @@ from lateint.lessons.hybrid import (
     best_alpha,
     interpolate,
     minmax,
+    plot_alpha_sweep,
     rrf,
     split_qrels,
     sweep_alpha,
@@ -111,3 +112,24 @@ def test_held_out_fusion_tunes_on_dev_and_scores_on_test():
     assert set(rows["mean"]) == {"alpha", "a", "b", "rrf", "alpha=0.5", "tuned"}
     with pytest.raises(ValueError, match="seeds is empty"):
         held_out_fusion(bm25, dense, qrels, n_dev=5, seeds=())
+
+
+def test_alpha_sweep_plot_says_its_best_point_is_tuned_on_the_test_queries():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    alphas = [0.0, 0.5, 1.0]
+    ax = plot_alpha_sweep(alphas, [0.80, 0.90, 0.85], "MaxSim", "BM25", marks={"maxsim": 0.85, "bm25": 0.80})
+    assert ax.get_title().endswith("(best α picked on the very queries it is scored on)")
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[:3] == ["MaxSim + BM25 (interpolated)", "MaxSim (token vectors)", "BM25"]
+    assert legend[3].startswith("best α = 0.5") and "test queries" in legend[3]
+    star = ax.lines[-1]
+    assert list(star.get_xdata()) == [0.5] and list(star.get_ydata()) == [0.90]
+    anchor = ax.get_legend().get_bbox_to_anchor().transformed(ax.transAxes.inverted())
+    assert anchor.y1 < 0  # the legend sits below the axes, not on the curve
+    with pytest.raises(ValueError, match="2 values"):
+        plot_alpha_sweep(alphas, [0.8, 0.9], "a", "b")
+    plt.close("all")

@@ -132,3 +132,36 @@ def test_line_compare_and_needle_curve():
     assert rank_ax.yaxis_inverted() and "40" in rank_ax.get_ylabel()
     assert rank_ax.get_ylim()[1] == 0.5  # rank 1 at the top
 
+
+
+def _overlaps(boxes):
+    return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes)) if boxes[i].overlaps(boxes[j])]
+
+
+def test_label_points_merges_coincident_points_and_never_overlaps():
+    fig, ax = plt.subplots(figsize=(6, 4))
+    x = [1.0, 1.0, 1.02, 2.0, 2.3, 3.0, 3.0]
+    y = [0.50, 0.50, 0.505, 0.50, 0.50, 0.20, 0.80]
+    names = ["a", "b", "c", "a rather long name", "another long name", "low", "high"]
+    ax.scatter(x, y)
+    ax.set_xlim(0.5, 4)
+    ax.set_ylim(0, 1)
+    drawn = plots.label_points(ax, x, y, names)
+    texts = [a.get_text() for a in drawn]
+    assert "a / b / c" in texts  # the three points drawn at one place share one label
+    assert sorted(t for a in texts for t in a.split(" / ")) == sorted(names)  # every name shown once
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [a.get_window_extent(renderer) for a in drawn]
+    assert _overlaps(boxes) == []
+    frame = ax.get_window_extent(renderer)
+    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 for b in boxes)  # nothing runs off the axes
+    with pytest.raises(ValueError, match="one of each per point"):
+        plots.label_points(ax, [1.0], [1.0, 2.0], ["a"])
+
+
+def test_metric_label_spells_metrics_as_the_lessons_do():
+    assert plots.metric_label("ndcg@10") == "nDCG@10"
+    assert plots.metric_label("R@100") == "Recall@100"
+    with pytest.raises(ValueError, match="unknown metric"):
+        plots.metric_label("accuracy")

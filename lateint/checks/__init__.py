@@ -39,7 +39,7 @@ from .lesson00 import check_cosine_scores, check_ndcg_at_10
 from .lesson01 import check_embed_pooled, check_mean_pool, check_needle_curve
 from .lesson02 import check_best_matches, check_maxsim, check_maxsim_batched
 from .lesson03 import check_encode_queries_batched, check_rerank
-from .lesson04 import check_pieces_per_word, check_recall_at_k, check_rrf
+from .lesson04 import check_held_out_alpha, check_pieces_per_word, check_recall_at_k, check_rrf
 from .lesson05 import check_storage_bytes, check_token_pooling
 from .lesson06 import check_largest_losses, check_normalized_scores
 from .lesson07 import check_contrastive_loss, check_one_change
@@ -54,6 +54,7 @@ __all__ = [
     "check_contrastive_loss",
     "check_cosine_scores",
     "check_embed_pooled",
+    "check_held_out_alpha",
     "check_encode_queries_batched",
     "check_largest_losses",
     "check_maxsim",

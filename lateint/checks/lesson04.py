@@ -11,7 +11,7 @@ import torch
 
 from ..evaluate import recall_at_k
 from ..lessons.domain import fragmentation
-from ..lessons.hybrid import rrf
+from ..lessons.hybrid import _best, rrf
 from .harness import (
     Case,
     compare_number,
@@ -184,3 +184,119 @@ def check_pieces_per_word(fn: Callable[[Sequence[str]], float], encoder=None) ->
             )
         )
     run_check("check_pieces_per_word", fn, cases, compare_number, "words = runs of letters, no special tokens")
+
+
+def _mean(ndcg: Mapping[float, Mapping[str, float]], alpha: float, ids: Sequence[str]) -> float:
+    return sum(ndcg[alpha][q] for q in ids) / len(ids)
+
+
+def _chosen_on(ndcg: Mapping[float, Mapping[str, float]], ids: Sequence[str], largest_on_tie: bool = False) -> float:
+    """The alpha with the best mean over ``ids``; on a tie the smallest (the largest if asked)."""
+    alphas = sorted(ndcg, reverse=largest_on_tie)
+    return _best(alphas, [_mean(ndcg, a, ids) for a in alphas])
+
+
+def check_held_out_alpha(
+    fn: Callable[[Mapping[float, Mapping[str, float]], Sequence[str], Sequence[str]], tuple[float, float]],
+) -> None:
+    """Check ``fn(ndcg, dev_ids, test_ids) -> (alpha, score)``: tune on dev, report on test.
+
+    ``ndcg`` maps each fusion weight alpha to ``{query id: nDCG@10 of the fused run}``. The
+    answer is the alpha with the best mean over ``dev_ids`` (the smallest on a tie, as
+    :func:`lateint.lessons.hybrid.best_alpha` does) and that alpha's mean over ``test_ids``:
+    what :func:`lateint.lessons.hybrid.held_out_fusion` reports as ``tuned`` for one split.
+    """
+    gen = seeded_generator(41)
+    alphas = [i / 10 for i in range(11)]
+
+    def table(ids: Sequence[str], bumps: Sequence[tuple[str, float, float]]) -> dict[float, dict[str, float]]:
+        """Random per-query values in [0, 0.6], plus ``amount`` at ``alpha`` for the ids of each bump.
+
+        A bump is ``(prefixes, alpha, amount)``: it applies to the ids whose prefix is in ``prefixes``.
+        """
+        out: dict[float, dict[str, float]] = {}
+        for a in alphas:
+            row = {}
+            for q in ids:
+                extra = sum(amount for prefixes, at, amount in bumps if at == a and q.rstrip("0123456789") in prefixes)
+                row[q] = round(round(0.6 * torch.rand(1, generator=gen).item(), 3) + extra, 3)
+            out[a] = row
+        return out
+
+    dev = [f"dev{i}" for i in range(10)]
+    test = [f"test{i}" for i in range(20)]
+    train = [f"train{i}" for i in range(15)]
+    tie = table(dev + test, [("dev", 0.3, 2.0), ("test", 0.8, 2.0)])
+    tie[0.6] = {**tie[0.6], **{q: tie[0.3][q] for q in dev}}  # alpha 0.3 and 0.6 tie on the dev queries
+    specs = [
+        (
+            "11 alphas, 10 dev and 20 test queries that prefer different alphas",
+            table(dev + test, [("dev", 0.2, 2.0), ("test", 0.7, 2.0), (("dev", "test"), 0.5, 1.6)]),
+            dev,
+            test,
+        ),
+        ("a tie on the dev queries between alpha 0.3 and 0.6: keep the smaller", tie, dev, test),
+        (
+            "the table also holds 15 training queries, in neither dev_ids nor test_ids",
+            table(dev + test + train, [("dev", 0.4, 2.0), ("test", 0.9, 2.0), ("train", 0.1, 6.0)]),
+            dev,
+            test,
+        ),
+        (
+            "the alphas come in no particular order, with a tie on dev between 0.6 and 0.3",
+            {a: tie[a] for a in (0.9, 0.6, 1.0, 0.3, 0.0, 0.5, 0.1, 0.8, 0.2, 0.7, 0.4)},
+            dev,
+            test,
+        ),
+    ]
+    cases = []
+    for name, ndcg, dev_ids, test_ids in specs:
+        on_dev = _chosen_on(ndcg, dev_ids)
+        on_test, on_both, on_table = (
+            _chosen_on(ndcg, test_ids),
+            _chosen_on(ndcg, dev_ids + test_ids),
+            _chosen_on(ndcg, list(next(iter(ndcg.values())))),
+        )
+        mistakes = {
+            "alpha was chosen on the test queries, the very queries it is then scored on: the figure is "
+            "optimistic (it can never come out below the best single run). Choose alpha on dev_ids, then score "
+            "it on test_ids.": (on_test, _mean(ndcg, on_test, test_ids)),
+            "alpha was chosen on dev AND test queries together, so the test queries still helped choose it; "
+            "choose on dev_ids only.": (on_both, _mean(ndcg, on_both, test_ids)),
+            "alpha was chosen on every query in the table; choose on dev_ids only (the table may hold other "
+            "queries too).": (on_table, _mean(ndcg, on_table, test_ids)),
+            "the score reported is the dev queries' mean; report the chosen alpha's mean over test_ids.": (
+                on_dev,
+                _mean(ndcg, on_dev, dev_ids),
+            ),
+            "the score reported is the best test mean over all alphas, not the chosen alpha's test mean.": (
+                on_dev,
+                max(_mean(ndcg, a, test_ids) for a in ndcg),
+            ),
+            "on a tie the larger alpha was kept, or the first in the table's order; keep the smallest.": (
+                _chosen_on(ndcg, dev_ids, largest_on_tie=True),
+                _mean(ndcg, _chosen_on(ndcg, dev_ids, largest_on_tie=True), test_ids),
+            ),
+        }
+        expected = (on_dev, _mean(ndcg, on_dev, test_ids))
+        mistakes = {d: m for d, m in mistakes.items() if m != expected}
+        cases.append(Case(name, (ndcg, dev_ids, test_ids), expected, mistakes))
+    run_check("check_held_out_alpha", fn, cases, _compare_alpha_and_score, "alpha chosen on dev, scored on test")
+
+
+def _compare_alpha_and_score(check: str, got: Any, case: Case) -> None:
+    """Compare a pair ``(alpha, score)``: alpha exactly, the score to 1e-6."""
+    try:
+        alpha, score = (float(v) for v in got)
+    except (TypeError, ValueError):
+        raise failure(check, case, f"expected a pair (alpha, score) of numbers, got {got!r}.") from None
+
+    def same(a, b):
+        return math.isclose(a[0], b[0], abs_tol=1e-9) and math.isclose(a[1], b[1], abs_tol=1e-6)
+
+    def describe(got, expected):
+        if not math.isclose(got[0], expected[0], abs_tol=1e-9):
+            return f"alpha {got[0]:g} is not the alpha with the best mean nDCG@10 over dev_ids ({expected[0]:g})."
+        return f"alpha is right; the score {got[1]:.4f} is not its mean over test_ids ({expected[1]:.4f})."
+
+    judge_answer(check, case, (alpha, score), same, describe)

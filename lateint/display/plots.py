@@ -15,7 +15,9 @@ The methods compared throughout the course keep the same colour everywhere
 - :func:`similarity_heatmap`: the query-token x document-token similarity matrix,
   with each row's maximum (the match MaxSim keeps) outlined;
 - :func:`contribution_bars`: each query token's best similarity, the parts MaxSim adds up;
-- :func:`line_compare` and :func:`needle_curve`: scores (and ranks) against document length.
+- :func:`line_compare` and :func:`needle_curve`: scores (and ranks) against document length;
+- :func:`label_points`: labels for scattered points that never overlap (points drawn on top of
+  each other share one label).
 
 To print the same tables as text, use :func:`lateint.display.tables.format_table`.
 """
@@ -28,6 +30,8 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.text import Annotation
+from matplotlib.transforms import Bbox
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -37,12 +41,14 @@ __all__ = [
     "style",
     "method_color",
     "method_label",
+    "metric_label",
     "bar_compare",
     "grouped_bar_compare",
     "similarity_heatmap",
     "contribution_bars",
     "line_compare",
     "needle_curve",
+    "label_points",
 ]
 
 # rcParams for a room: big type, thick lines, no chart junk.
@@ -88,6 +94,17 @@ def style(**overrides: object) -> None:
 def method_label(method: str) -> str:
     """Display name of a method: ``"maxsim"`` -> ``"MaxSim (token vectors)"``; others unchanged."""
     return _LABELS.get(method, method)
+
+
+_METRIC_NAMES = {"ndcg": "nDCG", "recall": "Recall", "mrr": "MRR", "precision": "P"}
+
+
+def metric_label(metric: str) -> str:
+    """Display name of a metric: ``"ndcg@10"`` -> ``"nDCG@10"``, ``"recall@100"`` -> ``"Recall@100"``."""
+    from ..evaluate import parse_metric
+
+    base, k = parse_metric(metric)
+    return f"{_METRIC_NAMES.get(base, base)}@{k}"
 
 
 def method_color(method: str, index: int = 0) -> str:
@@ -365,3 +382,74 @@ def needle_curve(
         rank_ax.set_ylim(bottom=max(max(r) for r in ranks.values()) + 0.5, top=0.5)
     return fig
 
+
+
+# ----------------------------------------------------------------------------- point labels
+
+
+def label_points(
+    ax: Axes,
+    x: Sequence[float],
+    y: Sequence[float],
+    labels: Sequence[str],
+    *,
+    fontsize: float = 10,
+    same_place_px: float = 8.0,
+) -> list[Annotation]:
+    """Label scattered points so that no label overlaps another label or a point.
+
+    Points closer than ``same_place_px`` pixels on screen (drawn on top of each other) share one
+    label, their names joined with " / ". A label goes right of its point, else left of it, else
+    the nearest place above or below where it is clear and inside the axes; a white backing keeps
+    reference lines from striking through it. Call it after the axes' scales and limits are final:
+    it measures the labels as they will be drawn.
+
+    Args:
+        x, y: the points' data coordinates (``n`` each).
+        labels: one name per point (``n``).
+
+    Returns:
+        The ``Annotation`` s drawn, one per group of points, from the lowest point up.
+    """
+    if not len(x) == len(y) == len(labels):
+        raise ValueError(f"got {len(x)} x, {len(y)} y and {len(labels)} labels; give one of each per point")
+    fig = ax.figure
+    fig.canvas.draw()  # applies the layout, so that data -> pixel positions are the final ones
+    renderer = fig.canvas.get_renderer()
+    at = ax.transData.transform(np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
+    groups: list[list[int]] = []  # indices of points drawn at (nearly) the same place
+    for i in sorted(range(len(labels)), key=lambda i: (at[i][1], at[i][0])):
+        for group in groups:
+            if np.hypot(*(at[group[0]] - at[i])) < same_place_px:
+                group.append(i)
+                break
+        else:
+            groups.append([i])
+    frame = ax.get_window_extent(renderer)
+    to_points = 72.0 / fig.dpi
+    r = 6.0  # a marker's half-width in pixels: points are obstacles too
+    taken = [Bbox.from_extents(px - r, py - r, px + r, py + r) for px, py in at]
+    step = fontsize / to_points * 0.6  # a move up or down: a bit over half a line
+    drawn: list[Annotation] = []
+    for group in groups:
+        text = " / ".join(labels[i] for i in group)
+        backing = {"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8}
+        ann = ax.annotate(text, (x[group[0]], y[group[0]]), textcoords="offset points", xytext=(8, 0), va="center",
+                          fontsize=fontsize, bbox=backing)
+        fallback = None  # the nearest place inside the axes, if no place is clear
+        for k in range(80):  # right, left, then further up and down, nearest first
+            dy = (k // 4 + (k % 4 > 1)) * step * (1 if k % 4 < 2 else -1) if k >= 2 else 0.0
+            place = (("left", "right")[k % 2], ((8, -8)[k % 2], dy * to_points))
+            ann.set_horizontalalignment(place[0])
+            ann.xyann = place[1]
+            box = ann.get_window_extent(renderer)
+            if frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1:
+                fallback = fallback or place
+                if not any(b.overlaps(box) for b in taken):
+                    break
+        else:
+            ann.set_horizontalalignment((fallback or ("left", (8, 0)))[0])
+            ann.xyann = (fallback or ("left", (8, 0)))[1]
+        taken.append(ann.get_window_extent(renderer))
+        drawn.append(ann)
+    return drawn

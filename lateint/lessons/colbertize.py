@@ -179,30 +179,34 @@ def projection_sweep(
 
 
 def plot_projection_sweep(table: dict[int, dict[str, float]], metric: str = "ndcg@10", ax=None):
-    """Quality (left axis) and float16 storage per document (right axis) against numbers per token.
+    """Quality (left axis) and float16 storage per document (right axis, in KiB = 1,024 bytes)
+    against numbers per token.
 
     Args:
-        table: the output of :func:`projection_sweep`.
+        table: the output of :func:`projection_sweep` (``bytes_per_doc`` in bytes).
 
     Returns the matplotlib Axes of the quality curve.
     """
     import matplotlib.pyplot as plt
 
+    from ..display.plots import metric_label
+
     if not table or any(metric not in row for row in table.values()):
         raise ValueError(f"table must be projection_sweep's output with {metric!r} in every row")
     dims = sorted(table)
+    name = metric_label(metric)
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(dims, [table[d][metric] for d in dims], marker="o", lw=2, color="tab:blue", label=metric)
+        _, ax = plt.subplots(figsize=(8, 4.5))
+    ax.plot(dims, [table[d][metric] for d in dims], marker="o", lw=2, color="tab:blue", label=name)
     ax.set_xscale("log", base=2)
     ax.set_xticks(dims, [str(d) for d in dims])
-    ax.set_xlabel("numbers per token vector (random projection; the largest = no projection)")
-    ax.set_ylabel(metric, color="tab:blue")
+    ax.set_xlabel(f"numbers per token vector (log scale; {dims[-1]} = not projected)")
+    ax.set_ylabel(name, color="tab:blue")
     right = ax.twinx()
     right.bar(dims, [table[d]["bytes_per_doc"] / 1024 for d in dims], width=[d * 0.3 for d in dims], alpha=0.25,
               color="tab:orange", label="storage")
     right.set_ylabel("KiB per document (float16)", color="tab:orange")
     ax.set_zorder(right.get_zorder() + 1)
     ax.patch.set_visible(False)
-    ax.set_title(f"MaxSim {metric} and index size against token-vector size")
+    ax.set_title(f"MaxSim {name} and storage per document\nagainst numbers per token")
     return ax

@@ -224,19 +224,32 @@ def plot_alpha_sweep(
     """Line plot of a fusion sweep (from :func:`sweep_alpha`); ``marks`` adds labelled horizontal
     lines, e.g. ``{"RRF": 0.86}``, in the methods' colours where the label is a method name.
 
+    Every point of a sweep is scored on the same queries, so its best point is tuned on them:
+    the plot marks that point and says so in its title and legend (an optimistic
+    figure: choose alpha on other queries, e.g. with :func:`held_out_fusion`, to report one).
+    The legend sits below the axes, clear of the curve.
+
     Returns the matplotlib Axes.
     """
     from ..display.plots import line_compare, method_color, method_label
 
+    if len(values) != len(alphas) or not alphas:
+        raise ValueError(
+            f"got {len(alphas)} alphas and {len(values)} values; pass sweep_alpha's output for the same alphas"
+        )
     ax = line_compare(
         alphas,
         {f"{a_name} + {b_name} (interpolated)": values},
         xlabel=f"alpha (0 = only {b_name}, 1 = only {a_name})",
         ylabel=metric,
-        title=f"Fusing {a_name} and {b_name}",
+        title=f"Fusing {a_name} and {b_name}\n(best α picked on the very queries it is scored on)",
         ax=ax,
     )
     for i, ((label, value), style) in enumerate(zip((marks or {}).items(), ("--", ":", "-.", (0, (1, 3))))):
         ax.axhline(value, ls=style, lw=2, color=method_color(label, i + 1), label=method_label(label))
-    ax.legend(loc="lower center", fontsize="small")
+    best = _best(alphas, values)
+    top = values[list(alphas).index(best)]
+    ax.plot([best], [top], marker="*", ms=18, color="black", ls="none",
+            label=f"best α = {best:g}: tuned on these test queries (optimistic)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small")
     return ax
