@@ -98,7 +98,8 @@ def forward_macs(size: EncoderSize, n_tokens: int) -> int:
     Per layer: the four ``hidden x hidden`` attention projections (query, key, value, output) and
     the two feed-forward matrices for every token, ``n * (4 h^2 + 2 h i)``, plus attention itself,
     every token against every token, ``2 n^2 h``; then a projection to ``dim``, if there is one.
-    Embedding look-ups, layer norms and the softmax are left out (they are a few percent).
+    Embedding look-ups, layer norms, biases and the softmax are left out: each costs about one
+    operation per number (``n x h`` or ``n^2`` per head), far less than the matrix products.
     """
     if not isinstance(n_tokens, int) or n_tokens < 1:
         raise ValueError(f"n_tokens must be a positive int, got {n_tokens!r}")
