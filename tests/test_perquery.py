@@ -76,6 +76,8 @@ def test_plot_paired_draws_one_dot_per_distinct_pair():
     assert len(ax.collections[0].get_offsets()) == len(distinct)
     assert "wins 2, loses 1, ties 3" in ax.get_title()
     assert [t.get_text() for t in ax.texts] == ["x2"]  # only (1, 1) appears twice
+    named = plot_paired(p, "pooled", "maxsim", title="NFCorpus slice")
+    assert named.get_title() == "NFCorpus slice\nmaxsim wins 2, loses 1, ties 3"
 
 
 def test_promoted_finds_the_document_that_moved_up_most():

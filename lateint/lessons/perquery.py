@@ -153,11 +153,12 @@ def promoted(
     return best
 
 
-def plot_paired(p: Paired, a_name: str, b_name: str, ax=None):
+def plot_paired(p: Paired, a_name: str, b_name: str, ax=None, title: str = ""):
     """Scatter of the per-query values: ``a`` across, ``b`` up, one dot per query.
 
     Dots above the diagonal are queries ``b`` wins; identical pairs are stacked, so
-    their count is written next to them. Returns the matplotlib Axes.
+    their count is written next to them. The title counts wins, losses and ties, under
+    ``title`` if given (name the dataset there). Returns the matplotlib Axes.
     """
 
     import matplotlib.pyplot as plt
@@ -175,5 +176,6 @@ def plot_paired(p: Paired, a_name: str, b_name: str, ax=None):
     ax.set_ylim(-0.05, 1.05)
     ax.set_xlabel(f"{a_name}: {p.metric} per query")
     ax.set_ylabel(f"{b_name}: {p.metric} per query")
-    ax.set_title(f"{b_name} wins {p.wins}, loses {p.losses}, ties {p.ties}")
+    counts = f"{b_name} wins {p.wins}, loses {p.losses}, ties {p.ties}"
+    ax.set_title(f"{title}\n{counts}" if title else counts)
     return ax
