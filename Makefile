@@ -33,13 +33,20 @@ TESTCACHE = $(CURDIR)/.cache/test
 # The portability pass: torch's plain (not vectorised) kernels, MKL's reproducible mode and one thread
 # change the last bits of sums, norms and matrix products, as another CPU would; every notebook
 # must still match its committed outputs (see notebooks/README.md).
-PORTABLE  = ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+ONETHREAD = OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+PORTABLE  = ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE $(ONETHREAD)
+# The library's tests and the portability pass run in JOBS pytest-xdist workers of one thread each (a test
+# module or a notebook stays on one worker, its cells in order: --dist loadscope, as nbval asks);
+# the normal notebook pass runs them one at a time with torch's default threads, as a learner does.
+JOBS     ?= 2
+PARALLEL  = -n $(JOBS) --dist loadscope
 
 test: install
 	rm -rf $(TESTCACHE)
-	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/default $(PY) -m pytest tests $(NOTEBOOKS) $(NBVAL) -q
+	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/default $(ONETHREAD) $(PY) -m pytest tests -q $(PARALLEL)
+	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/default $(PY) -m pytest $(NOTEBOOKS) $(NBVAL) -q
 	@echo "--- portability pass: the notebooks again under another CPU kernel and thread count"
-	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/portable $(PORTABLE) $(PY) -m pytest $(NOTEBOOKS) $(NBVAL) -q -p no:cacheprovider
+	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/portable $(PORTABLE) $(PY) -m pytest $(NOTEBOOKS) $(NBVAL) -q -p no:cacheprovider $(PARALLEL)
 	rm -rf $(TESTCACHE)
 
 slides: install

@@ -271,9 +271,11 @@ class Head:
             settings = {k: v for k, v in self.settings.items() if k != "base_folder"}  # a path on this machine only
             _write_json(tmp / "lateint_training.json", {"head": self.kind, **settings, "steps_done": len(self.losses)})
             _write_model_card(self, tmp)
-            _permissions_from_umask(tmp)
+            permissions_from_umask(tmp)
             if path.exists():
                 old = path.with_name(f".{path.name}.old")
+                if old.exists():  # left behind by a save that crashed between the two renames below
+                    shutil.rmtree(old)
                 os.replace(path, old)
                 os.replace(tmp, path)
                 shutil.rmtree(old)
@@ -671,11 +673,14 @@ def _write_model_card(head: Head, dest: Path) -> None:
     )
 
 
-def _permissions_from_umask(folder: Path) -> None:
-    """Give ``folder`` and everything in it the modes a plain ``mkdir`` / ``open`` would (0o777 / 0o666 minus umask)."""
+def permissions_from_umask(path: str | os.PathLike) -> None:
+    """Give ``path`` (a file, or a folder and everything in it) the modes a plain ``open`` / ``mkdir``
+    would: 0o666 / 0o777 minus the umask. Files made by ``tempfile`` (and written by ``safetensors``
+    into them) are readable by their owner only; a checkpoint or package file should not be."""
     umask = os.umask(0)
     os.umask(umask)
-    for p in [folder, *folder.rglob("*")]:
+    path = Path(path)
+    for p in [path, *(path.rglob("*") if path.is_dir() else [])]:
         p.chmod((0o777 if p.is_dir() else 0o666) & ~umask)
 
 

@@ -33,7 +33,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from .encoders import Encoder
-from .train import Head, init_head, train, training_pairs
+from .train import Head, init_head, permissions_from_umask, train, training_pairs
 
 __all__ = ["ARTIFACT", "RECIPE", "build", "load_lesson_head", "load_lesson_model"]
 
@@ -57,6 +57,15 @@ RECIPE: dict = {
     "seed": 0,
 }
 
+# Which recipe entries configure the head (init_head) and which the training run (train): one mapping,
+# so build() and load_lesson_head() cannot drift apart.
+_HEAD_ENTRIES = ("dim", "markers", "query_augmentation", "skiplist", "seed")
+_TRAIN_ENTRIES = ("steps", "batch_size", "train_layers", "lr", "projection_lr")
+
+
+def _entries(recipe: dict, names: tuple[str, ...]) -> dict:
+    return {k: recipe[k] for k in names}
+
 
 def build(out: str | os.PathLike = ARTIFACT, *, show_progress: bool = True, **overrides) -> Path:
     """Train the lesson model by :data:`RECIPE` (``overrides`` change entries) and write it to ``out``.
@@ -74,10 +83,8 @@ def build(out: str | os.PathLike = ARTIFACT, *, show_progress: bool = True, **ov
     t = time.perf_counter()
     pairs = training_pairs(load_beir(recipe["train"], split="train"), n=recipe["n"], seed=recipe["seed"],
                            hard_negatives=recipe["hard_negatives"])
-    head = train(pairs, recipe["head"], dim=recipe["dim"], markers=recipe["markers"],
-                 query_augmentation=recipe["query_augmentation"], skiplist=recipe["skiplist"], steps=recipe["steps"],
-                 batch_size=recipe["batch_size"], train_layers=recipe["train_layers"], lr=recipe["lr"],
-                 projection_lr=recipe["projection_lr"], seed=recipe["seed"], show_progress=show_progress)
+    head = train(pairs, recipe["head"], **_entries(recipe, _HEAD_ENTRIES), **_entries(recipe, _TRAIN_ENTRIES),
+                 show_progress=show_progress)
     tensors = _trained_tensors(head, recipe["train_layers"])
     meta = {"recipe": json.dumps(recipe), "base": head.settings["base"], "format": "lateint-trained-1",
             "train_seconds": f"{time.perf_counter() - t:.0f}", "final_loss": f"{sum(head.losses[-10:]) / 10:.4f}"}
@@ -87,7 +94,7 @@ def build(out: str | os.PathLike = ARTIFACT, *, show_progress: bool = True, **ov
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=meta)
-        os.chmod(tmp, 0o644)  # a package data file: readable by everyone, as pip would install it
+        permissions_from_umask(tmp)  # as any new file: mkstemp would leave it readable by its owner only
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -121,8 +128,7 @@ def load_lesson_head(path: str | os.PathLike = ARTIFACT, encoder: Encoder | None
             raise ValueError(f"{path} is not a lateint trained-model file (metadata format {meta.get('format')!r}).")
         tensors = {k: f.get_tensor(k).float() for k in f.keys()}
     recipe = json.loads(meta["recipe"])
-    head = init_head("late", encoder=encoder, dim=recipe["dim"], markers=recipe["markers"],
-                     query_augmentation=recipe["query_augmentation"], skiplist=recipe["skiplist"], seed=recipe["seed"])
+    head = init_head(recipe["head"], encoder=encoder, **_entries(recipe, _HEAD_ENTRIES))
     projection = tensors.pop("projection.weight")
     state = head.encoder.model.state_dict()
     missing = [k for k in tensors if k not in state or state[k].shape != tensors[k].shape]

@@ -180,6 +180,18 @@ def test_a_saved_folder_has_its_own_card_no_local_path_and_umask_permissions(min
         assert stat.S_IMODE(p.stat().st_mode) == (0o777 if p.is_dir() else 0o666) & ~umask, p
 
 
+def test_overwrite_replaces_a_folder_even_after_a_crashed_save_left_its_old_copy(minilm, planted, tmp_path):
+    head = train(planted, "late", encoder=minilm, steps=1, batch_size=3, train_layers="projection", dim=8,
+                 show_progress=False)
+    folder = head.save(tmp_path / "model")
+    stale = tmp_path / ".model.old"  # what a crash between save()'s two renames leaves behind
+    stale.mkdir()
+    (stale / "README.md").write_text("an older save")
+    head.save(folder, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    assert torch.equal(load_encoder(folder, device="cpu").encode_queries(TEXTS)[0], head.encoder.encode_queries(TEXTS)[0])
+
+
 @pytest.mark.filterwarnings("ignore:.*truncated")
 def test_a_saved_pooled_head_is_what_sentence_transformers_encodes(minilm, planted, tmp_path):
     """The pooled folder is a plain sentence-transformers model: SentenceTransformer(folder) gives the head's vectors."""

@@ -9,6 +9,8 @@ every step, and the file stores float16, so bit-equality is not the claim; "the 
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pytest
 import torch
@@ -110,6 +112,18 @@ def test_bad_files_and_recipes_get_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="steps"):
         build(tmp_path / "y.safetensors", steps=0, show_progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.safetensors"]  # no partial file left
+
+
+def test_build_writes_a_file_any_user_can_read_with_the_recipe_it_was_given(tmp_path):
+    """One training step is enough to check the plumbing: metadata, the umask's permissions, loading back."""
+    out = build(tmp_path / "one.safetensors", steps=1, show_progress=False)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask  # not mkstemp's owner-only 0o600
+    head = load_lesson_head(out)
+    assert head.settings["steps"] == 1 and head.settings["dim"] == RECIPE["dim"]
+    assert {k: v for k, v in head.settings.items() if k in RECIPE} == {**RECIPE, "steps": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.safetensors"]  # no temporary file left
 
 
 def test_the_command_rebuilds_the_shipped_model(shipped, slice_, tmp_path):
