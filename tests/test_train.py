@@ -16,7 +16,8 @@ from lateint.data import BeirDataset, load_beir
 from lateint.encoders import load_encoder
 from lateint.index import maxsim_scores
 from lateint.maxsim import pad
-from lateint.train import Pair, _TrainableHead, init_head, maxsim_train, train, training_pairs
+from lateint.data import subsample
+from lateint.train import Pair, _TrainableHead, evaluate_heads, init_head, maxsim_train, score_heads, train, training_pairs
 
 # Planted associations no pretrained model knows: a code name -> an unrelated sentence.
 PLANTED = [
@@ -178,6 +179,36 @@ def test_a_saved_folder_has_its_own_card_no_local_path_and_umask_permissions(min
     os.umask(umask)
     for p in [folder, *folder.rglob("*")]:
         assert stat.S_IMODE(p.stat().st_mode) == (0o777 if p.is_dir() else 0o666) & ~umask, p
+
+
+@pytest.mark.filterwarnings(r"ignore:.*longer than the \d+-token limit")
+def test_score_heads_scores_as_each_head_does_with_the_frozen_layers_run_once(minilm, planted):
+    ds = subsample(load_beir("scifact"), n_queries=4, n_distractors=12, seed=0)
+    heads = [init_head("late", encoder=minilm)] + [
+        train(planted, kind, encoder=minilm, steps=3, batch_size=3, train_layers=2, lr=1e-3, show_progress=False)
+        for kind in ("pooled", "late")]
+    got = score_heads(heads, ds.query_texts, ds.doc_texts, frozen_layers=4, batch_size=5)
+    want = [h.scores(ds.query_texts, ds.doc_texts) for h in heads]
+    assert (want[2] - want[0]).abs().max() > 1e-3  # the trained late head really differs from the untrained one
+    for g, w in zip(got, want):
+        assert g.shape == w.shape == (4, len(ds.doc_texts))
+        torch.testing.assert_close(g, w, atol=1e-4, rtol=1e-5)
+    metrics = evaluate_heads(heads, ds, ["ndcg@10", "recall@10"], frozen_layers=4)
+    assert metrics == [h.evaluate(ds, ["ndcg@10", "recall@10"], show_progress=False) for h in heads]
+
+
+def test_evaluate_heads_refuses_heads_that_share_no_frozen_layers(minilm, planted):
+    ds = subsample(load_beir("scifact"), n_queries=2, n_distractors=3, seed=0)
+    late = init_head("late", encoder=minilm)
+    everything = train(planted, "late", encoder=minilm, steps=1, batch_size=3, train_layers="all", show_progress=False)
+    with pytest.raises(ValueError, match="below layer 4"):
+        evaluate_heads([late, everything], ds, frozen_layers=4)
+    with pytest.raises(ValueError, match="tokenize documents differently"):
+        evaluate_heads([late, init_head("late", encoder=minilm, markers=True)], ds, frozen_layers=4)
+    with pytest.raises(ValueError, match="frozen_layers must be"):
+        evaluate_heads([late], ds, frozen_layers=6)
+    with pytest.raises(ValueError, match="no heads"):
+        score_heads([], ["a query"], ["a document"], frozen_layers=4)
 
 
 def test_overwrite_replaces_a_folder_even_after_a_crashed_save_left_its_old_copy(minilm, planted, tmp_path):
