@@ -240,18 +240,28 @@ def _cell(values: list[float] | None) -> str:
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f} ({len(values)} seeds)"
 
 
-def summary(rows: list[dict], scope: str = "slice") -> dict:
+def summary(rows: list[dict], scope: str = "slice", sizes: dict | None = None) -> dict:
     """{(train, eval, head, n): [nDCG@10 per seed]} over the rows of one evaluation ``scope``
-    ("slice" or "full"); N = 0 rows (train '-') count for every training set."""
+    ("slice" or "full"); N = 0 rows (train '-') count for every training set; an N that is a
+    training set's whole size (``sizes``: {train: queries}) is keyed "all"."""
     rows = [r for r in rows if r.get("scope", "slice") == scope]
     trains = sorted({r["train"] for r in rows if r["train"] != "-"})
+    sizes = sizes or {}
     out: dict = {}
     for r in rows:
         if r["head"] == "bm25":
             continue
         for t in trains if r["train"] == "-" else [r["train"]]:
-            out.setdefault((t, r["eval"], r["head"], r["n"]), []).append(r["ndcg@10"])
+            n = "all" if sizes.get(t) == r["n"] else r["n"]
+            out.setdefault((t, r["eval"], r["head"], n), []).append(r["ndcg@10"])
     return out
+
+
+def train_sizes(names) -> dict[str, int]:
+    """{training set: its number of judged training queries} (what N = all means for it)."""
+    from lateint.data import load_beir
+
+    return {name: len(load_beir(name, split="train").qrels) for name in names}
 
 
 def zero_shot_full(path: str | Path = HERE / "retrieval_results.jsonl") -> dict:
@@ -278,9 +288,10 @@ def full_table(rows: list[dict], zero: dict) -> str:
 
 def report(args: argparse.Namespace) -> None:
     rows = _load(args.out)
-    cells = summary(rows)
+    sizes = train_sizes(sorted({r["train"] for r in rows if r["train"] != "-"}))
+    cells = summary(rows, sizes=sizes)
     bm25 = {r["eval"]: r["ndcg@10"] for r in rows if r["head"] == "bm25" and r.get("scope", "slice") == "slice"}
-    ns = sorted({k[3] for k in cells})
+    ns = sorted({k[3] for k in cells}, key=lambda n: (n == "all", 0 if n == "all" else n))
     lines = []
     for (t, e) in sorted({k[:2] for k in cells}):
         where = "in domain" if t == e else "out of domain"
@@ -290,12 +301,13 @@ def report(args: argparse.Namespace) -> None:
     print("Evaluation slices (nDCG@10):\n")
     print(table(["train → test", "head", *[f"N = {n}" for n in ns], "BM25"], lines))
     steps = sorted({(r["n"], r["steps"]) for r in rows if r["n"]})
-    print(f"\nSteps per N: {', '.join(f'N = {n}: {s}' for n, s in steps)}")
+    print(f"\nN = all: {', '.join(f'{t} {n:,} queries' for t, n in sizes.items())}. "
+          f"Steps per N: {', '.join(f'N = {n:,}: {s}' for n, s in steps)}")
     print("\nWhole test sets (nDCG@10; zero-shot and BM25 from retrieval_results.jsonl):\n")
     print(full_table(rows, zero_shot_full()))
     last = rows[-1]
     print(f"\nSetup: {json.dumps({k: last.get(k) for k in ('batch_size', 'train_layers', 'lr', 'hard_negatives', 'machine', 'command')})}")
-    _plot(cells, bm25, args.plot)
+    _plot(summary(rows), bm25, args.plot)  # numeric N on the x axis (N = all at its size)
     print(f"plot: {args.plot}")
 
 
