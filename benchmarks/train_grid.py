@@ -52,6 +52,23 @@ def _done(out: Path) -> set[tuple]:
     return {_key(json.loads(line)) for line in out.read_text().splitlines() if line.strip()} if out.exists() else set()
 
 
+def _writer(out: Path, args: argparse.Namespace, done: set[tuple]):
+    """``write(row)``: append a result row (with the run's setup) to ``out`` once, and print it."""
+    setup = {"batch_size": args.batch_size, "train_layers": args.train_layers, "lr": args.lr,
+             "hard_negatives": args.hard_negatives, "machine": machine(), "command": command()}
+
+    def write(row: dict) -> None:
+        if _key(row) in done:
+            return
+        slices = "full test sets" if row["scope"] == "full" else args.eval_slices
+        with out.open("a") as f:
+            f.write(json.dumps({**row, **setup, "eval_slices": slices}) + "\n")
+        done.add(_key(row))
+        print(json.dumps({k: row[k] for k in ("train", "n", "seed", "head", "eval", "scope", "ndcg@10")}), flush=True)
+
+    return write
+
+
 def _eval_sets(names: list[str], slices: str, full: bool, final_full: bool) -> dict:
     """``{(name, scope): dataset}``: each test split's slice ``name=queries+distractors``
     (lateint.data.subsample, seed 0; scope ``"slice"``), or the whole test split (scope ``"full"``:
@@ -94,15 +111,7 @@ def run(args: argparse.Namespace) -> None:
     done = _done(out)
     evals = _eval_sets(sorted(set(args.train) | set(args.eval or [])), args.eval_slices, args.full_eval,
                        args.final_full_eval)
-    setup = {"batch_size": args.batch_size, "train_layers": args.train_layers, "lr": args.lr,
-             "hard_negatives": args.hard_negatives, "machine": machine(), "command": command()}
-
-    def write(row: dict) -> None:
-        scope = row["scope"]
-        with out.open("a") as f:
-            f.write(json.dumps({**row, **setup, "eval_slices": "full test sets" if scope == "full" else args.eval_slices}) + "\n")
-        done.add(_key(row))
-        print(json.dumps({k: row[k] for k in ("train", "n", "seed", "head", "eval", "scope", "ndcg@10")}), flush=True)
+    write = _writer(out, args, done)
 
     for (name, scope), ds in evals.items():
         row = {"train": "-", "n": 0, "seed": 0, "head": "bm25", "eval": name, "scope": scope}
@@ -213,19 +222,7 @@ def full_eval_saved(args: argparse.Namespace) -> None:
     finals = [_load_head(p, base) for p in sorted(Path(args.models).glob("*.pt"))]
     if not finals:
         raise SystemExit(f"No saved heads (*.pt) in {args.models}: run `run --keep-final {args.models}` first.")
-    setup = {"batch_size": args.batch_size, "train_layers": args.train_layers, "lr": args.lr,
-             "hard_negatives": args.hard_negatives, "machine": machine(), "command": command(),
-             "eval_slices": "full test sets"}
-    done = _done(out)
-
-    def write(row: dict) -> None:
-        if _key(row) in done:
-            return
-        with out.open("a") as f:
-            f.write(json.dumps({**row, **setup}) + "\n")
-        print(json.dumps({k: row[k] for k in ("train", "n", "seed", "head", "eval", "scope", "ndcg@10")}), flush=True)
-
-    full_eval(finals, {e: load_beir(e) for e in args.eval}, args.train_layers, write)
+    full_eval(finals, {e: load_beir(e) for e in args.eval}, args.train_layers, _writer(out, args, _done(out)))
 
 
 def _load(path: str) -> list[dict]:
