@@ -2,6 +2,7 @@
 #   make course   install into .venv and open the course in JupyterLab (embedded default model, offline)
 #   make test     install into .venv and run every test: the library's tests and every notebook under nbval,
 #                 then the notebooks again in the portability pass (another CPU kernel and thread count)
+#   make test-fast  the library's tests that take seconds (no `slow` or `browser` marker), for the edit-test loop
 #   make slides   build the talk's deck (slides/deck.md) into slides/build/index.html, figures drawn by lateint
 PYTHON ?= python3
 VENV   ?= .venv
@@ -13,41 +14,66 @@ PY      = $(VENV)/bin/python
 # the course's JupyterLab settings (jupyterlab/README.md), read from the environment's app settings folder
 LAB_SETTINGS = $(VENV)/share/jupyter/lab/settings
 
-.PHONY: install course test slides
+# Installs pin every package to the versions the tests passed with (constraints.txt: notebook outputs are
+# compared digit by digit); pyproject.toml keeps loose bounds for users who install lateint into their own
+# environment. `make course CONSTRAINTS=` installs without the pins. Each install is redone only when
+# pyproject.toml or constraints.txt change (the stamp files in .venv).
+CONSTRAINTS ?= constraints.txt
+PIP      = $(PY) -m pip install -q $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
+
+.PHONY: install course test test-fast slides
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-install: $(PY)
+# what a learner needs: the course, JupyterLab and Qdrant (lesson 08)
+$(VENV)/.course: pyproject.toml $(CONSTRAINTS) | $(PY)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q $(TORCH) $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
-	$(PY) -m pip install -q -e ".[course,test]"
+	$(PIP) $(TORCH) $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
+	$(PIP) -e ".[course,qdrant]"
 	mkdir -p $(LAB_SETTINGS) && cp jupyterlab/overrides.json $(LAB_SETTINGS)/overrides.json
+	touch $@
 
-course: install
+# and the test tools
+$(VENV)/.test: $(VENV)/.course
+	$(PIP) -e ".[course,test]"
+	touch $@
+
+install: $(VENV)/.course
+
+course: $(VENV)/.course
 	$(VENV)/bin/jupyter lab notebooks/00_setup.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
 NOTEBOOKS = $(wildcard notebooks/*.ipynb notebooks/*/*.ipynb)
 NBVAL     = --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 # Each pass starts from an empty embedding cache of its own, so every notebook really encodes.
 TESTCACHE = $(CURDIR)/.cache/test
-# The portability pass: torch's plain (not vectorised) kernels, MKL's reproducible mode and one thread
-# change the last bits of sums, norms and matrix products, as another CPU would; every notebook
-# must still match its committed outputs (see notebooks/README.md).
+# Both notebook passes run in JOBS pytest-xdist workers (a notebook stays on one worker, its cells in order:
+# --dist loadscope, as nbval asks). The normal pass: this CPU's own kernels, one thread per worker. The
+# portability pass: torch's plain (not vectorised) kernels, MKL's reproducible mode and two threads per worker
+# change the last bits of sums, norms and matrix products, as another CPU and thread count would; every notebook
+# must still match its committed outputs (see notebooks/README.md). Threads wait passively, so two workers of
+# two threads share two cores without spinning; the thread count changes how sums are split, not the speed.
 ONETHREAD = OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-PORTABLE  = ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE $(ONETHREAD)
-# The library's tests and the portability pass run in JOBS pytest-xdist workers of one thread each (a test
-# module or a notebook stays on one worker, its cells in order: --dist loadscope, as nbval asks);
-# the normal notebook pass runs them one at a time with torch's default threads, as a learner does.
+PORTABLE  = ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE
 JOBS     ?= 2
 PARALLEL  = -n $(JOBS) --dist loadscope
+# The fast tier: everything without a `slow` or `browser` marker (pyproject.toml lists the markers).
+FAST      = -m "not slow and not browser"
+STAGE     = $(PY) -c 'import sys, time; print(f"--- {sys.argv[1]}: {time.strftime(\"%H:%M:%S\")}", flush=True)'
 
-test: install
+test: $(VENV)/.test
 	rm -rf $(TESTCACHE)
-	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/default $(ONETHREAD) $(PY) -m pytest tests -q $(PARALLEL)
-	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/default $(PY) -m pytest $(NOTEBOOKS) $(NBVAL) -q
-	@echo "--- portability pass: the notebooks again under another CPU kernel and thread count"
+	@$(STAGE) "library tests"
+	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/default $(ONETHREAD) $(PY) -m pytest tests -q $(PARALLEL) --durations=15
+	@$(STAGE) "notebooks, this CPU's kernels"
+	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/default $(ONETHREAD) $(PY) -m pytest $(NOTEBOOKS) $(NBVAL) -q $(PARALLEL)
+	@$(STAGE) "portability pass: the notebooks again under another CPU kernel and thread count"
 	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/portable $(PORTABLE) $(PY) -m pytest $(NOTEBOOKS) $(NBVAL) -q -p no:cacheprovider $(PARALLEL)
+	@$(STAGE) "done"
 	rm -rf $(TESTCACHE)
 
-slides: install
+test-fast: $(VENV)/.test
+	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/fast $(ONETHREAD) $(PY) -m pytest tests -q $(PARALLEL) $(FAST)
+
+slides: $(VENV)/.course
 	HF_HUB_OFFLINE=1 $(PY) slides/build.py

@@ -16,7 +16,7 @@ highlighting and widgets, and ``lateint.checks`` the exercises' automatic checks
 """
 
 from .bm25 import BM25
-from .checks.expect import expect
+from .expect import expect
 from .compare import compare, encode_corpus, retrieve_all
 from .data import BeirDataset, load_beir, subsample
 from .encoders import DEFAULT_MODEL, Encoder, EncoderLoadError, load_encoder

@@ -28,7 +28,7 @@ starts from it. For the pooled head it is all-MiniLM-L6-v2 as it ships; for the 
 head without a projection (``dim=None``) it is MaxSim over the shipped model's normalised token
 vectors (``lateint.load_encoder()``'s ``encode_queries``/``encode_documents``), bit for bit.
 A projection to fewer dimensions than the hidden size cannot be the identity, so it starts as
-the random Gaussian projection of lesson 03 (:func:`lateint.lessons.colbertize.random_projection`, same
+the random Gaussian projection of lesson 03 (:func:`lateint.projection.random_projection`, same
 seed): N = 0 for a 128-dim head is "zero-shot MiniLM seen through a random 128-dim projection",
 which costs a little quality (lesson 03 measures how much). ``dim`` equal to the hidden size
 starts as the identity matrix, so it starts exactly at zero-shot and can still be trained.
@@ -70,7 +70,7 @@ from .data import doc_text
 from .encoders import DEFAULT_MODEL, Encoder, load_encoder, model_folder
 from .evaluate import evaluate, run_depth, run_from_scores
 from .index import maxsim_scores
-from .lessons.colbertize import random_projection
+from .projection import random_projection
 from .pooling import mean_pool
 
 __all__ = [

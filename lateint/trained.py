@@ -11,7 +11,7 @@ embedded all-MiniLM-L6-v2 and a 384 -> 128 projection, in float16 (about 3.6 MB)
 
 How it was made is :data:`RECIPE`, and the file is made by one command::
 
-    python -m lateint.trained --out lateint/artifacts/minilm-colbert-scifact.safetensors
+    python -m lateint.trained --out lateint/artifacts/minilm-colbert-scifact.safetensors   # the shipped file
 
 which trains on the SciFact **train** split only (never a test query), on a CPU in a few minutes.
 ``tests/test_trained.py`` runs that command again and checks that the rebuilt model scores a small
@@ -67,7 +67,7 @@ def _entries(recipe: dict, names: tuple[str, ...]) -> dict:
     return {k: recipe[k] for k in names}
 
 
-def build(out: str | os.PathLike = ARTIFACT, *, show_progress: bool = True, **overrides) -> Path:
+def build(out: str | os.PathLike, *, show_progress: bool = True, **overrides) -> Path:
     """Train the lesson model by :data:`RECIPE` (``overrides`` change entries) and write it to ``out``.
 
     The file holds the trained layers and the projection in float16, and the recipe as metadata.
@@ -151,7 +151,9 @@ def load_lesson_model(path: str | os.PathLike = ARTIFACT) -> Encoder:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="Train the course's late-interaction model by lateint.trained.RECIPE.")
-    p.add_argument("--out", default=str(ARTIFACT), help="where to write the .safetensors file")
+    p.add_argument("--out", default=ARTIFACT.name,
+                   help=f"where to write the .safetensors file (default: {ARTIFACT.name} in the current folder; "
+                        f"the shipped copy is {ARTIFACT}, replaced only when you name it)")
     p.add_argument("--steps", type=int, default=None, help="override the recipe's steps")
     args = p.parse_args(argv)
     overrides = {} if args.steps is None else {"steps": args.steps}

@@ -109,6 +109,7 @@ def test_bad_queries_are_an_error(tiny):
 # Measured with these defaults (k1=1.2, b=0.75, stemming, English stopwords):
 # SciFact test nDCG@10 = 0.679, NFCorpus test nDCG@10 = 0.318
 # (Anserini's BEIR BM25 flat baselines: 0.679 and 0.322).
+@pytest.mark.slow
 @needs_shared
 @pytest.mark.parametrize("name, floor", [("scifact", 0.6), ("nfcorpus", 0.3)])
 def test_beir_bm25_reaches_a_sane_ndcg(name, floor):

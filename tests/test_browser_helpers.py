@@ -38,6 +38,7 @@ def test_chromium_path_follows_the_environment(monkeypatch, tmp_path):
         browser.chromium_path()
 
 
+@pytest.mark.slow
 def test_jupyterlab_is_stopped_even_when_the_test_fails(tmp_path):
     with pytest.raises(RuntimeError, match="a failing test"):
         with browser.jupyterlab(tmp_path) as lab:

@@ -217,6 +217,7 @@ def test_run_from_scores_rejects_bad_input(kwargs, message):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @needs_shared
 def test_real_bm25_run_on_scifact_matches_ir_measures():
     from lateint.bm25 import BM25

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from lateint import load_encoder, maxsim
-from lateint.lessons.side_by_side import SideBySide, format_results
+from lateint.side_by_side import SideBySide, format_results
 
 DOCS = {
     "venus": "Venus is the hottest planet in the solar system.",

@@ -59,6 +59,7 @@ def _ranks_first(head, pairs) -> int:
 # ------------------------------------------------------------------ zero steps = zero-shot
 
 
+@pytest.mark.slow
 def test_zero_steps_is_zero_shot_for_both_heads(minilm):
     texts = ["which fruit has potassium?", "Bananas are rich in potassium, and Paris is in France."]
     pooled = init_head("pooled", encoder=minilm).encoder
@@ -90,6 +91,7 @@ def test_loss_falls_on_a_tiny_set(minilm, planted):
     assert sum(head.losses[-3:]) / 3 < 0.7 * sum(head.losses[:3]) / 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["pooled", "late"])
 def test_a_trained_head_ranks_its_planted_positives_first(minilm, planted, kind):
     before = init_head(kind, encoder=minilm)
@@ -98,6 +100,7 @@ def test_a_trained_head_ranks_its_planted_positives_first(minilm, planted, kind)
     assert _ranks_first(head, planted) == len(planted)
 
 
+@pytest.mark.slow
 def test_training_is_deterministic_for_a_seed(minilm, planted):
     runs = [train(planted, "late", encoder=minilm, steps=3, batch_size=3, train_layers=1, dim=32, seed=7,
                   show_progress=False) for _ in range(2)]
@@ -181,6 +184,7 @@ def test_a_saved_folder_has_its_own_card_no_local_path_and_umask_permissions(min
         assert stat.S_IMODE(p.stat().st_mode) == (0o777 if p.is_dir() else 0o666) & ~umask, p
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings(r"ignore:.*longer than the \d+-token limit")
 def test_score_heads_scores_as_each_head_does_with_the_frozen_layers_run_once(minilm, planted):
     ds = subsample(load_beir("scifact"), n_queries=4, n_distractors=12, seed=0)
@@ -197,6 +201,7 @@ def test_score_heads_scores_as_each_head_does_with_the_frozen_layers_run_once(mi
     assert metrics == [h.evaluate(ds, ["ndcg@10", "recall@10"], show_progress=False) for h in heads]
 
 
+@pytest.mark.slow
 def test_evaluate_heads_refuses_heads_that_share_no_frozen_layers(minilm, planted):
     ds = subsample(load_beir("scifact"), n_queries=2, n_distractors=3, seed=0)
     late = init_head("late", encoder=minilm)
@@ -223,6 +228,7 @@ def test_overwrite_replaces_a_folder_even_after_a_crashed_save_left_its_old_copy
     assert torch.equal(load_encoder(folder, device="cpu").encode_queries(TEXTS)[0], head.encoder.encode_queries(TEXTS)[0])
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:.*truncated")
 def test_a_saved_pooled_head_is_what_sentence_transformers_encodes(minilm, planted, tmp_path):
     """The pooled folder is a plain sentence-transformers model: SentenceTransformer(folder) gives the head's vectors."""
@@ -238,6 +244,7 @@ def test_a_saved_pooled_head_is_what_sentence_transformers_encodes(minilm, plant
     torch.testing.assert_close(load_encoder(folder, device="cpu").encode_pooled(texts), ours, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.slow
 @needs_pylate
 @pytest.mark.filterwarnings("ignore:.*truncated")
 @pytest.mark.parametrize("options", [{}, {"dim": 32, "markers": True, "query_augmentation": True, "skiplist": True}])

@@ -71,6 +71,7 @@ def test_the_shipped_model_is_a_colbert_style_late_interaction_model(shipped):
             assert torch.equal(base[k], trained[k]), k
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, n_queries, n_distractors", [("scifact", 30, 90), ("nfcorpus", 15, 40)])
 def test_training_helped_on_the_lessons_slices(shipped, name, n_queries, n_distractors):
     """In domain (SciFact) and out of domain (NFCorpus), on lessons 03/04's slices, the shipped model
@@ -126,6 +127,7 @@ def test_build_writes_a_file_any_user_can_read_with_the_recipe_it_was_given(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.safetensors"]  # no temporary file left
 
 
+@pytest.mark.slow
 def test_the_command_rebuilds_the_shipped_model(shipped, slice_, tmp_path):
     rebuilt = load_lesson_head(build(tmp_path / "rebuilt.safetensors", show_progress=False))
     a, b = _scores(shipped.encoder, slice_), _scores(rebuilt.encoder, slice_)
@@ -134,3 +136,13 @@ def test_the_command_rebuilds_the_shipped_model(shipped, slice_, tmp_path):
     ndcg = [evaluate(run_from_scores(s, slice_.query_ids, slice_.doc_ids, k=10), slice_.qrels, ["ndcg@10"])["ndcg@10"]
             for s in (a, b)]
     assert abs(ndcg[0] - ndcg[1]) <= 0.03, ndcg
+
+
+def test_the_command_never_writes_into_the_installed_package_by_default(tmp_path, monkeypatch):
+    import lateint.trained as trained
+
+    written = []
+    monkeypatch.setattr(trained, "build", lambda out, **overrides: written.append(os.path.abspath(out)) or out)
+    monkeypatch.chdir(tmp_path)
+    trained.main([])
+    assert written == [str(tmp_path / ARTIFACT.name)] and written[0] != str(ARTIFACT)

@@ -7,7 +7,7 @@ import torch
 from lateint import load_encoder, maxsim
 from lateint.lessons.demo import NEEDLE_DOC_ID, NEEDLE_QUERY, demo_corpus
 from lateint.maxsim import explain
-from lateint.lessons.side_by_side import SideBySide
+from lateint.side_by_side import SideBySide
 from lateint.display.widgets import (
     THEME_BACKGROUNDS,
     THEME_COLOURS,

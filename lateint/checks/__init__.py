@@ -28,12 +28,13 @@ A function left as the exercise's ``...`` placeholder returns ``None``; the chec
 says so, which is the error the unanswered exercise notebooks show (nbval expects it).
 
 Layout: ``lesson00.py`` ... ``lesson07.py`` hold each exercise's checks and hidden inputs,
-``harness.py`` what they share (:class:`Case`, running, judging, the plain-words verdicts),
-and ``expect.py`` the lessons' own tolerance checks. :func:`suite_of` hands a check's cases
-to a grader (``lateint.grade``) without running anything.
+``harness.py`` what they share (:class:`Case`, running, judging, the plain-words verdicts).
+The lessons' own tolerance checks, :func:`lateint.expect.expect`, are core (the core may use
+them; re-exported here). :func:`suite_of` hands a check's cases to a grader (``lateint.grade``)
+without running anything.
 """
 
-from .expect import ExpectationFailed, expect
+from ..expect import ExpectationFailed, expect
 from .harness import CheckFailed, Suite, suite_of
 from .lesson00 import check_cosine_scores, check_ndcg_at_10
 from .lesson01 import check_embed_pooled, check_mean_pool, check_needle_curve

@@ -11,7 +11,7 @@ import torch
 
 from ..evaluate import recall_at_k
 from ..lessons.domain import fragmentation
-from ..lessons.hybrid import _best, rrf
+from ..lessons.hybrid import pick_best, rrf
 from .harness import (
     Case,
     compare_number,
@@ -193,7 +193,7 @@ def _mean(ndcg: Mapping[float, Mapping[str, float]], alpha: float, ids: Sequence
 def _chosen_on(ndcg: Mapping[float, Mapping[str, float]], ids: Sequence[str], largest_on_tie: bool = False) -> float:
     """The alpha with the best mean over ``ids``; on a tie the smallest (the largest if asked)."""
     alphas = sorted(ndcg, reverse=largest_on_tie)
-    return _best(alphas, [_mean(ndcg, a, ids) for a in alphas])
+    return pick_best(alphas, [_mean(ndcg, a, ids) for a in alphas])
 
 
 def check_held_out_alpha(

@@ -6,8 +6,8 @@ Which lesson owns which module (as d2l marks the chapter that owns each helper):
 lesson                                   modules
 =======================================  ==============================================================
 00 setup, and every lesson after it      :mod:`~lateint.lessons.demo` (a small corpus with a planted
-                                         "needle" fact), :mod:`~lateint.lessons.side_by_side`
-                                         (pooled and MaxSim search side by side)
+                                         "needle" fact); pooled and MaxSim search side by side is
+                                         core: :mod:`lateint.side_by_side`
 01 one vector dilutes                    :mod:`~lateint.lessons.needle` (the needle-in-a-haystack curve)
 02 MaxSim by hand                        :mod:`~lateint.lessons.ablation` (normalisation, special tokens,
                                          skiplists)

@@ -36,39 +36,11 @@ from safetensors.torch import load_file, save_file
 from ..encoders import model_folder
 from ..evaluate import evaluate_scores
 from ..index import MaxSimIndex
+from ..projection import project, random_projection
 
 __all__ = ["random_projection", "project", "colbertize", "projection_sweep", "plot_projection_sweep"]
 
 _TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
-
-
-def random_projection(dim_in: int, dim_out: int, seed: int = 0) -> torch.Tensor:
-    """A ``(dim_out, dim_in)`` matrix of Gaussian entries with variance ``1 / dim_out``.
-
-    Multiplying by it keeps dot products and lengths on average (Johnson-Lindenstrauss).
-    The same seed always gives the same matrix.
-    """
-    for name, value in (("dim_in", dim_in), ("dim_out", dim_out)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
-    gen = torch.Generator().manual_seed(seed)
-    return torch.randn((dim_out, dim_in), generator=gen) / dim_out**0.5
-
-
-def project(vectors: Sequence[torch.Tensor], matrix: torch.Tensor) -> list[torch.Tensor]:
-    """Project each ``(L_i, dim_in)`` token matrix by ``matrix`` ``(dim_out, dim_in)`` and
-    L2-normalise the rows, as a ColBERT head does: a list of ``(L_i, dim_out)`` tensors."""
-    if not isinstance(matrix, torch.Tensor) or matrix.dim() != 2:
-        raise ValueError(f"matrix must be a 2-D tensor (dim_out, dim_in), got {getattr(matrix, 'shape', matrix)!r}")
-    out = []
-    for i, v in enumerate(vectors):
-        if not isinstance(v, torch.Tensor) or v.dim() != 2 or v.shape[1] != matrix.shape[1]:
-            raise ValueError(
-                f"vectors[{i}] must be a (tokens, {matrix.shape[1]}) tensor to fit the projection, "
-                f"got {getattr(v, 'shape', type(v).__name__)}"
-            )
-        out.append(torch.nn.functional.normalize(v.float() @ matrix.T, dim=-1))
-    return out
 
 
 def colbertize(

@@ -37,6 +37,7 @@ __all__ = [
     "interpolate",
     "sweep_alpha",
     "best_alpha",
+    "pick_best",
     "split_qrels",
     "held_out_fusion",
     "plot_alpha_sweep",
@@ -145,7 +146,7 @@ def best_alpha(
     metric: str = "ndcg@10",
 ) -> float:
     """The alpha of ``alphas`` with the best ``metric`` on ``qrels`` (the first one on a tie)."""
-    return _best(alphas, sweep_alpha(run_a, run_b, qrels, alphas, metric))
+    return pick_best(alphas, sweep_alpha(run_a, run_b, qrels, alphas, metric))
 
 
 def _check_alphas(alphas: Sequence[float]) -> None:
@@ -153,7 +154,7 @@ def _check_alphas(alphas: Sequence[float]) -> None:
         raise ValueError("alphas is empty; pass e.g. [0, 0.25, 0.5, 0.75, 1]")
 
 
-def _best(alphas: Sequence[float], values: Sequence[float]) -> float:
+def pick_best(alphas: Sequence[float], values: Sequence[float]) -> float:
     """The alpha with the highest value; the first one on a tie."""
     return alphas[max(range(len(values)), key=lambda i: (values[i], -i))]
 
@@ -204,7 +205,7 @@ def held_out_fusion(
     rows: dict[str, dict[str, float]] = {}
     for seed in seeds:
         dev, test = split_qrels(qrels, n_dev, seed)
-        alpha = _best(alphas, [evaluate(fused[a], dev, [name])[name] for a in alphas])  # best_alpha on dev
+        alpha = pick_best(alphas, [evaluate(fused[a], dev, [name])[name] for a in alphas])  # best_alpha on dev
         runs = {"a": run_a, "b": run_b, **fixed, "tuned": fused[alpha]}
         rows[f"split {seed}"] = {"alpha": alpha, **{k: evaluate(r, test, [name])[name] for k, r in runs.items()}}
     columns = next(iter(rows.values()))
@@ -247,7 +248,7 @@ def plot_alpha_sweep(
     )
     for i, ((label, value), style) in enumerate(zip((marks or {}).items(), ("--", ":", "-.", (0, (1, 3))))):
         ax.axhline(value, ls=style, lw=2, color=method_color(label, i + 1), label=method_label(label))
-    best = _best(alphas, values)
+    best = pick_best(alphas, values)
     top = values[list(alphas).index(best)]
     ax.plot([best], [top], marker="*", ms=18, color="black", ls="none",
             label=f"best α = {best:g}: tuned on these test queries (optimistic)")

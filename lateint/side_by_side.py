@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..compare import encode_corpus
-from ..index import MaxSimIndex, PooledIndex
+from .compare import encode_corpus
+from .index import MaxSimIndex, PooledIndex
 
 __all__ = ["EncodedQuery", "SideBySide", "format_results"]
 
