@@ -189,7 +189,7 @@ class MaxSimIndex(_Index):
                     f"Document {i} must be a non-empty (L, dim) tensor with the same dim as the others, "
                     f"got {getattr(v, 'shape', type(v).__name__)}."
                 )
-        self.vectors = torch.cat([v.float() for v in doc_vectors])
+        self.vectors = torch.cat([v.float().cpu() for v in doc_vectors])  # an index lives on the CPU
         self.lengths = torch.tensor([v.shape[0] for v in doc_vectors])
         self.bucket = bucket
 
@@ -235,7 +235,7 @@ class MaxSimIndex(_Index):
             Q, q_mask = pad([queries[i] for i in g.tolist()])
             if Q.shape[-1] != self.dim:
                 raise ValueError(f"Queries have dim {Q.shape[-1]} but the index holds dim {self.dim}: same encoder?")
-            padded.append((Q.to(self.vectors.dtype), q_mask))
+            padded.append((Q.to(device=self.vectors.device, dtype=self.vectors.dtype), q_mask.cpu()))
         order = torch.argsort(self.lengths, descending=True)
         out = torch.empty((len(queries), len(self)), dtype=torch.float32)
         for start in range(0, len(order), self.bucket):
@@ -261,7 +261,7 @@ class PooledIndex(_Index):
                 f"vectors must be a (n_docs, dim) tensor with one row per id ({len(self.doc_ids)}), "
                 f"got {getattr(vectors, 'shape', type(vectors).__name__)}."
             )
-        self.vectors = vectors.float()
+        self.vectors = vectors.float().cpu()  # an index lives on the CPU
 
     @classmethod
     def from_texts(cls, encoder, doc_ids: Sequence[str], texts: Sequence[str], cache: bool = True, **kw):
@@ -269,8 +269,8 @@ class PooledIndex(_Index):
         return cls(doc_ids, encode(encoder, texts, "pooled", cache=cache, **kw))
 
     def scores(self, queries: torch.Tensor) -> torch.Tensor:
-        """Cosine of each pooled query ``(nq, dim)`` with every document: ``(nq, nd)``."""
-        return cosine_scores(queries, self.vectors)
+        """Cosine of each pooled query ``(nq, dim)`` with every document: ``(nq, nd)``, on the CPU."""
+        return cosine_scores(queries.cpu() if isinstance(queries, torch.Tensor) else queries, self.vectors)
 
     def _tensors(self) -> dict[str, torch.Tensor]:
         return {"vectors": self.vectors.contiguous()}

@@ -247,11 +247,12 @@ def default_encoder():
 
 
 def raw_hidden_states(encoder, texts: Sequence[str], is_query: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """The encoder's last hidden states for ``texts`` in ONE padded batch, and the attention mask."""
+    """The encoder's last hidden states ``(n, L, dim)`` float32 for ``texts`` in ONE padded batch, and the
+    attention mask ``(n, L)`` bool, both on the CPU whatever the encoder's device (the library's device rule)."""
     enc = encoder.tokenize(list(texts), is_query)
     with torch.inference_mode():
         hidden = encoder.token_states(enc["input_ids"], enc["attention_mask"])
-    return hidden.float(), enc["attention_mask"].bool()
+    return hidden.float().cpu(), enc["attention_mask"].bool().cpu()
 
 
 def compare_ids(check: str, got: Any, case: Case) -> None:
