@@ -70,6 +70,7 @@ from .data import doc_text
 from .encoders import DEFAULT_MODEL, Encoder, load_encoder, model_folder
 from .evaluate import evaluate, run_depth, run_from_scores
 from .index import maxsim_scores
+from .maxsim import maxsim_batch
 from .projection import random_projection
 from .pooling import mean_pool
 
@@ -84,7 +85,6 @@ __all__ = [
     "score_heads",
     "TEMPERATURE",
     "contrastive_loss",
-    "maxsim_train",
 ]
 
 HEADS = ("pooled", "late")
@@ -676,7 +676,7 @@ class _TrainableHead:
         docs = [p.positive for p in batch] + [n for p in batch for n in p.negatives]
         Q, q_keep = self.encode(queries, is_query=True)
         D, d_keep = self.encode(docs, is_query=False)
-        scores = Q @ D.T if self.head.kind == "pooled" else maxsim_train(Q, q_keep, D, d_keep)  # (b, n_docs)
+        scores = Q @ D.T if self.head.kind == "pooled" else maxsim_batch(Q, D, q_keep, d_keep)  # (b, n_docs)
         # Another pair's positive that is (also) relevant to my query is not a negative for me.
         same = torch.tensor([[d == p.positive or d in p.also_relevant for d in docs] for p in batch])
         same[range(len(batch)), range(len(batch))] = False
@@ -701,18 +701,6 @@ def _layer_mask(model: torch.nn.Module, att: torch.Tensor, hidden: torch.Tensor)
     except ImportError:  # transformers < 4.56
         return model.get_extended_attention_mask(att, att.shape)
     return create_bidirectional_mask(config=model.config, inputs_embeds=hidden, attention_mask=att)
-
-
-def maxsim_train(Q: torch.Tensor, q_mask: torch.Tensor, D: torch.Tensor, d_mask: torch.Tensor) -> torch.Tensor:
-    """Differentiable MaxSim of every query against every document: ``(nq, Lq, dim) x (nd, Ld, dim) -> (nq, nd)``.
-
-    The same number as :func:`lateint.maxsim.maxsim_scores` (which is for inference: chunked, in
-    place, no autograd): padded document tokens never win a max, padded query tokens add nothing.
-    """
-    sim = torch.einsum("qid,njd->qnij", Q, D)  # (nq, nd, Lq, Ld)
-    sim = sim.masked_fill(~d_mask[None, :, None, :], float("-inf"))
-    best = sim.max(dim=-1).values  # (nq, nd, Lq)
-    return (best * q_mask[:, None, :]).sum(dim=-1)
 
 
 # --------------------------------------------------------------------------- saving

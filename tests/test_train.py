@@ -15,9 +15,9 @@ from test_encoder_formats import DOCS, QUERIES, assert_same, assert_same_tokens,
 from lateint.data import BeirDataset, load_beir
 from lateint.encoders import load_encoder
 from lateint.index import maxsim_scores
-from lateint.maxsim import pad
+from lateint.maxsim import maxsim, maxsim_batch, pad
 from lateint.data import subsample
-from lateint.train import Pair, _TrainableHead, evaluate_heads, init_head, maxsim_train, score_heads, train, training_pairs
+from lateint.train import Pair, _TrainableHead, evaluate_heads, init_head, score_heads, train, training_pairs
 
 # Planted associations no pretrained model knows: a code name -> an unrelated sentence.
 PLANTED = [
@@ -130,12 +130,23 @@ def test_cached_frozen_layers_give_the_full_forward_pass(minilm):
     trainable.finish()
 
 
-def test_maxsim_train_is_maxsim():
+def test_training_and_search_share_one_maxsim_with_gradients():
+    """Training scores with lateint.maxsim.maxsim_batch: the reference maxsim's numbers, 0/1 integer masks accepted,
+    and the gradient MaxSim has: each query token is pulled toward the document token it picked."""
     g = torch.Generator().manual_seed(0)
     qs = [torch.randn(n, 8, generator=g) for n in (3, 5)]
     ds = [torch.randn(n, 8, generator=g) for n in (4, 7, 2)]
     (Q, qm), (D, dm) = pad(qs), pad(ds)
-    torch.testing.assert_close(maxsim_train(Q, qm, D, dm), maxsim_scores(Q, D, qm, dm))
+    Q.requires_grad_(True)
+    batched = maxsim_batch(Q, D, qm.long(), dm.long())  # 0/1 integer masks, as a tokenizer gives
+    expected = torch.tensor([[maxsim(q, d) for d in ds] for q in qs])
+    torch.testing.assert_close(batched.detach(), expected)
+    torch.testing.assert_close(maxsim_scores(Q.detach(), D, qm, dm), expected)
+    (grad,) = torch.autograd.grad(batched.sum(), Q)
+    for i, q in enumerate(qs):
+        picked = sum(d[(q @ d.T).argmax(dim=1)] for d in ds)  # (Lq, dim): the sum of each token's best matches
+        torch.testing.assert_close(grad[i, : len(q)], picked)
+        assert not grad[i, len(q):].any()  # padded query tokens get no gradient
 
 
 def test_training_pairs_mine_bm25_negatives_that_are_not_judged():
