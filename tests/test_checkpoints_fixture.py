@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from checkpoints import (
+from helpers import (
     TOKENIZER_FILES,
     make_pylate_colbert,
     make_stanford_colbert,

@@ -36,8 +36,8 @@ def test_project_normalises_rows_and_checks_shapes():
 
 
 @pytest.fixture(scope="module")
-def minilm():
-    return load_encoder(device="cpu")
+def minilm(encoder):
+    return encoder
 
 
 @pytest.fixture(scope="module")

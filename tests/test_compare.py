@@ -10,8 +10,8 @@ from lateint.index import MaxSimIndex, PooledIndex
 
 
 @pytest.fixture(scope="module")
-def enc():
-    return load_encoder(device="cpu")
+def enc(encoder):
+    return encoder
 
 
 def test_shared_pass_equals_separate_calls(enc):

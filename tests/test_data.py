@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from shared_data import SHARED, needs_shared
+from helpers import SHARED, needs_shared
 
 from lateint import data, download
 from lateint.data import (

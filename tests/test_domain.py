@@ -1,14 +1,13 @@
 """domain.py: word-piece fragmentation and query-document word overlap."""
 import pytest
 
-from lateint import load_encoder
 from lateint.data import BeirDataset
 from lateint.lessons.domain import fragmentation, query_overlap
 
 
 @pytest.fixture(scope="module")
-def tokenizer():
-    return load_encoder(device="cpu").tokenizer
+def tokenizer(encoder):
+    return encoder.tokenizer
 
 
 def test_fragmentation_counts_pieces_per_word(tokenizer):

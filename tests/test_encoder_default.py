@@ -11,8 +11,8 @@ TEXTS = ["The cat sat on the mat.", "Late interaction keeps one vector per token
 
 
 @pytest.fixture(scope="module")
-def enc():
-    return load_encoder(device="cpu")
+def enc(encoder):
+    return encoder
 
 
 def test_default_is_offline_minilm(enc, monkeypatch):

@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from checkpoints import make_pylate_colbert, pylate_reference_encode
+from helpers import make_pylate_colbert, pylate_reference_encode
 from lateint.cache import encode
 from lateint.checkpoints import read_checkpoint, skiplist_ids
 from lateint.encoders import EncoderLoadError, load_encoder
@@ -19,8 +19,8 @@ DOCS = ["ColBERT keeps one vector per token; MaxSim sums the best matches!", "Sh
 
 
 @pytest.fixture(scope="module")
-def minilm():
-    return load_encoder(device="cpu")
+def minilm(encoder):
+    return encoder
 
 
 def assert_same(got, ref):

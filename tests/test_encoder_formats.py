@@ -1,36 +1,18 @@
 """The loader finds projection, markers, query augmentation and skiplist in both ColBERT formats.
 
-The fixtures (tests/checkpoints.py) are tiny random checkpoints written on disk in the
+The fixtures (tests/helpers.py) are tiny random checkpoints written on disk in the
 Stanford ColBERT and PyLate layouts; the reference encoders there follow the original
 libraries' code line by line (checked equal to colbert-ai and PyLate, max abs diff 0).
 """
 import json
-import os
-import subprocess
-from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
-from checkpoints import make_pylate_colbert, pylate_reference_encode, stanford_reference_encode
+from helpers import (DOCS, QUERIES, assert_same, assert_same_tokens, make_pylate_colbert, needs_pylate, pylate_encode,
+                     pylate_reference_encode, stanford_reference_encode)
 from lateint import load_encoder, maxsim_scores
 from lateint.encoders import EncoderLoadError, detect_format
-
-QUERIES = ["what is late interaction?", "a much longer query about many different things, which will be cut at the query length"]
-DOCS = [
-    "ColBERT keeps one vector per token; MaxSim sums the best matches!",
-    "Short doc.",
-    "Punctuation: commas, dots... and (brackets) are dropped from documents by the skiplist? Yes - mostly. " * 3,
-]
-
-
-def assert_same(got, ref):
-    assert len(got) == len(ref)
-    for g, r in zip(got, ref):
-        assert g.shape == r.shape
-        torch.testing.assert_close(g, r, atol=1e-5, rtol=1e-4)
-
 
 @pytest.mark.parametrize(
     "fixture, reference, kind",
@@ -124,42 +106,6 @@ def test_broken_checkpoints_give_clear_errors(stanford_ckpt, pylate_ckpt, tmp_pa
     (bad_marker / "config_sentence_transformers.json").write_text(json.dumps(cfg))
     with pytest.raises(EncoderLoadError, match="not in this checkpoint's vocabulary"):
         load_encoder(bad_marker)
-
-
-PYLATE_PYTHON = os.environ.get("LATEINT_PYLATE_PYTHON")
-
-
-def pylate_encode(path, tmp_path):
-    """PyLate's own token vectors of QUERIES and DOCS (run in its own Python), and what it reports."""
-    texts = tmp_path / "texts.json"
-    texts.write_text(json.dumps({"queries": QUERIES, "documents": DOCS}))
-    out = tmp_path / "pylate.npz"
-    script = Path(__file__).with_name("pylate_encode.py")
-    subprocess.run([PYLATE_PYTHON, str(script), str(path), str(texts), str(out), "--quiet"], check=True)
-    data = np.load(out)
-    ref_q = [torch.from_numpy(data[f"query_{i}"]) for i in range(len(QUERIES))]
-    ref_d = [torch.from_numpy(data[f"document_{i}"]) for i in range(len(DOCS))]
-    info = json.loads(str(data["info"]))
-    info["tokens"] = {kind: (torch.from_numpy(data[f"{kind}_input_ids"]), torch.from_numpy(data[f"{kind}_attention_mask"]))
-                      for kind in ("query", "document")}
-    return ref_q, ref_d, info
-
-
-def assert_same_tokens(enc, info):
-    """lateint's token ids and attention masks are PyLate's (padding ids may differ where the mask is 0)."""
-    for kind, texts in (("query", QUERIES), ("document", DOCS)):
-        ids, mask = info["tokens"][kind]
-        ours = enc.tokenize(texts, is_query=kind == "query")
-        assert torch.equal(ours["attention_mask"], mask)
-        assert torch.equal(ours["input_ids"][mask.bool()], ids[mask.bool()])
-        if kind == "query" and info["do_query_expansion"]:  # query augmentation: the [MASK]s are part of the query
-            assert torch.equal(ours["input_ids"], ids)
-
-
-needs_pylate = pytest.mark.skipif(
-    not PYLATE_PYTHON,
-    reason="set LATEINT_PYLATE_PYTHON to a Python with PyLate installed (its own venv) to cross-check against PyLate",
-)
 
 
 @needs_pylate

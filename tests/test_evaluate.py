@@ -10,7 +10,7 @@ import pytest
 import pytrec_eval
 import torch
 from ir_measures import RR, P, R, nDCG
-from shared_data import SHARED, needs_shared
+from helpers import SHARED, needs_shared
 
 from lateint.evaluate import (
     evaluate,

@@ -3,7 +3,6 @@ import re
 
 import pytest
 
-from lateint import load_encoder
 from lateint.display.highlight import (
     Html,
     alignment_table,
@@ -40,8 +39,8 @@ def test_render_tokens_colours_joins_pieces_and_escapes():
 
 
 @pytest.fixture(scope="module")
-def enc():
-    return load_encoder(device="cpu")
+def enc(encoder):
+    return encoder
 
 
 def test_highlight_marks_what_the_query_matched(enc):

@@ -1,7 +1,7 @@
 """Index search, save/load, and the embedding cache."""
 import pytest
 import torch
-from vectors import ragged
+from helpers import ragged
 
 from lateint.cache import cached_encode, encode
 from lateint.index import MaxSimIndex, PooledIndex, load_index

@@ -1,7 +1,7 @@
 """MaxSim: the readable reference, the batched path, and explanations agree."""
 import pytest
 import torch
-from vectors import ragged
+from helpers import ragged
 
 import lateint
 from lateint.index import maxsim_scores

@@ -2,7 +2,6 @@
 import pytest
 import torch
 
-from lateint import load_encoder
 from lateint.lessons.demo import NEEDLE, NEEDLE_DOC_ID, NEEDLE_QUERY, demo_corpus
 from lateint.index import MaxSimIndex, PooledIndex
 from lateint.lessons.needle import (
@@ -15,8 +14,8 @@ from lateint.lessons.needle import (
 
 
 @pytest.fixture(scope="module")
-def enc():
-    return load_encoder(device="cpu")
+def enc(encoder):
+    return encoder
 
 
 @pytest.fixture(scope="module")

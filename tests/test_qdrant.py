@@ -3,8 +3,8 @@ import socket
 
 import pytest
 import torch
-from shared_data import needs_shared
-from vectors import ragged
+from helpers import needs_shared
+from helpers import ragged
 
 pytest.importorskip("qdrant_client")
 pytest.importorskip("qdrant_edge")

@@ -1,7 +1,7 @@
 """Candidate generation then MaxSim re-ranking agrees with exhaustive MaxSim where it should."""
 import pytest
 import torch
-from vectors import ragged
+from helpers import ragged
 
 from lateint.index import MaxSimIndex, PooledIndex
 from lateint.maxsim import maxsim

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from lateint import load_encoder, maxsim
+from lateint import maxsim
 from lateint.side_by_side import SideBySide, format_results
 
 DOCS = {
@@ -13,8 +13,8 @@ DOCS = {
 
 
 @pytest.fixture(scope="module")
-def both():
-    return SideBySide(load_encoder(device="cpu"), list(DOCS), list(DOCS.values()), cache=False)
+def both(encoder):
+    return SideBySide(encoder, list(DOCS), list(DOCS.values()), cache=False)
 
 
 def test_indexes_hold_the_same_documents(both):

@@ -8,7 +8,6 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lateint import load_encoder  # noqa: E402
 from lateint.compare import retrieve_all  # noqa: E402
 from lateint.data import BeirDataset  # noqa: E402
 from lateint.display.diagrams import SPECTRUM_TITLES, interaction_spectrum  # noqa: E402
@@ -32,8 +31,8 @@ from lateint.lessons.spectrum import (  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def enc():
-    return load_encoder(device="cpu")
+def enc(encoder):
+    return encoder
 
 
 @pytest.fixture

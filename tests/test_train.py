@@ -10,7 +10,7 @@ import stat
 
 import pytest
 import torch
-from test_encoder_formats import DOCS, QUERIES, assert_same, assert_same_tokens, needs_pylate, pylate_encode
+from helpers import DOCS, QUERIES, assert_same, assert_same_tokens, needs_pylate, pylate_encode
 
 from lateint.data import BeirDataset, load_beir
 from lateint.encoders import load_encoder
@@ -33,8 +33,8 @@ TEXTS = ["Operation juniper, in the harbour!", "bananas and potassium"]
 
 
 @pytest.fixture(scope="module")
-def minilm():
-    return load_encoder(device="cpu")
+def minilm(encoder):
+    return encoder
 
 
 @pytest.fixture(scope="module")

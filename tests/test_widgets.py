@@ -4,7 +4,7 @@ import re
 import pytest
 import torch
 
-from lateint import load_encoder, maxsim
+from lateint import maxsim
 from lateint.lessons.demo import NEEDLE_DOC_ID, NEEDLE_QUERY, demo_corpus
 from lateint.maxsim import explain
 from lateint.side_by_side import SideBySide
@@ -22,9 +22,9 @@ from lateint.display.widgets import (
 
 
 @pytest.fixture(scope="module")
-def index():
+def index(encoder):
     """The demo corpus indexed both ways, once for the whole module."""
-    return SideBySide.from_dataset(load_encoder(device="cpu"), demo_corpus(), cache=False)
+    return SideBySide.from_dataset(encoder, demo_corpus(), cache=False)
 
 
 @pytest.fixture()

@@ -1,4 +1,11 @@
-"""Tiny random-weight ColBERT checkpoints on disk, in the two layouts found on the hub.
+"""The tests' helpers, in one module (``tests/`` is on ``sys.path``; see conftest.py): ``from helpers import ...``.
+
+* where the course's shared datasets are (``SHARED``, ``needs_shared``);
+* random token vectors (``ragged``);
+* tiny ColBERT checkpoints on disk and the reference encoders of colbert-ai and PyLate (below);
+* the cross-check against PyLate itself, run in its own Python (``pylate_encode``, ``needs_pylate``).
+
+Checkpoints: Tiny random-weight ColBERT checkpoints on disk, in the two layouts found on the hub.
 
 * ``make_stanford_colbert`` writes the layout of a Stanford ColBERT checkpoint
   (``colbert-ir/colbertv2.0``, ``answerdotai/answerai-colbert-small-v1``): a BERT
@@ -34,13 +41,19 @@ loaded with ``pylate.models.ColBERT``): equal to float32 round-off. ``make_pylat
 use_residual=True)`` writes the Dense layer of ``pylate.models.Dense(use_residual=True)``; on it,
 lateint and PyLate 1.6.0 gave the same token ids and a max abs difference of 0.0 (dim 16 and 32).
 """
+
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import string
+import subprocess
 from pathlib import Path
 from typing import Sequence
+
+import numpy as np
+import pytest
 
 import torch
 
@@ -239,7 +252,7 @@ def make_stanford_colbert(
         "meta": {
             "hostname": "localhost",
             "current_datetime": "Jan 01, 2024 ; 12:00AM UTC (+0000)",
-            "cmd": "tests/checkpoints.py",
+            "cmd": "tests/helpers.py",
             "version": "colbert-v0.4",
         },
     }
@@ -538,3 +551,81 @@ def pylate_reference_encode(path: str | Path, texts: Sequence[str], is_query: bo
     else:
         keep = att.bool()
     return [torch.nn.functional.normalize(emb[i][keep[i]], p=2, dim=1) for i in range(len(texts))]
+
+
+# --------------------------------------------------------------------------- shared datasets
+# The course datasets live in ../shared/datasets as seen from the repository.
+SHARED = next(
+    (
+        p / "shared" / "datasets"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "datasets" / "scifact").is_dir()
+    ),
+    None,
+)
+needs_shared = pytest.mark.skipif(
+    SHARED is None, reason="the shared datasets folder (../shared/datasets) is not present"
+)
+
+
+# --------------------------------------------------------------------------- random token vectors
+def ragged(n: int, lo: int, hi: int, dim: int, gen: torch.Generator) -> list[torch.Tensor]:
+    """``n`` matrices ``(L_i, dim)`` of unit rows, ``L_i`` drawn uniformly from ``lo..hi`` (inclusive)."""
+    return [
+        torch.nn.functional.normalize(
+            torch.randn(int(torch.randint(lo, hi + 1, (1,), generator=gen)), dim, generator=gen), dim=-1
+        )
+        for _ in range(n)
+    ]
+
+
+# --------------------------------------------------------------------------- the cross-check against PyLate
+QUERIES = ["what is late interaction?", "a much longer query about many different things, which will be cut at the query length"]
+DOCS = [
+    "ColBERT keeps one vector per token; MaxSim sums the best matches!",
+    "Short doc.",
+    "Punctuation: commas, dots... and (brackets) are dropped from documents by the skiplist? Yes - mostly. " * 3,
+]
+
+
+def assert_same(got, ref):
+    assert len(got) == len(ref)
+    for g, r in zip(got, ref):
+        assert g.shape == r.shape
+        torch.testing.assert_close(g, r, atol=1e-5, rtol=1e-4)
+
+
+PYLATE_PYTHON = os.environ.get("LATEINT_PYLATE_PYTHON")
+
+
+def pylate_encode(path, tmp_path):
+    """PyLate's own token vectors of QUERIES and DOCS (run in its own Python), and what it reports."""
+    texts = tmp_path / "texts.json"
+    texts.write_text(json.dumps({"queries": QUERIES, "documents": DOCS}))
+    out = tmp_path / "pylate.npz"
+    script = Path(__file__).with_name("pylate_encode.py")
+    subprocess.run([PYLATE_PYTHON, str(script), str(path), str(texts), str(out), "--quiet"], check=True)
+    data = np.load(out)
+    ref_q = [torch.from_numpy(data[f"query_{i}"]) for i in range(len(QUERIES))]
+    ref_d = [torch.from_numpy(data[f"document_{i}"]) for i in range(len(DOCS))]
+    info = json.loads(str(data["info"]))
+    info["tokens"] = {kind: (torch.from_numpy(data[f"{kind}_input_ids"]), torch.from_numpy(data[f"{kind}_attention_mask"]))
+                      for kind in ("query", "document")}
+    return ref_q, ref_d, info
+
+
+def assert_same_tokens(enc, info):
+    """lateint's token ids and attention masks are PyLate's (padding ids may differ where the mask is 0)."""
+    for kind, texts in (("query", QUERIES), ("document", DOCS)):
+        ids, mask = info["tokens"][kind]
+        ours = enc.tokenize(texts, is_query=kind == "query")
+        assert torch.equal(ours["attention_mask"], mask)
+        assert torch.equal(ours["input_ids"][mask.bool()], ids[mask.bool()])
+        if kind == "query" and info["do_query_expansion"]:  # query augmentation: the [MASK]s are part of the query
+            assert torch.equal(ours["input_ids"], ids)
+
+
+needs_pylate = pytest.mark.skipif(
+    not PYLATE_PYTHON,
+    reason="set LATEINT_PYLATE_PYTHON to a Python with PyLate installed (its own venv) to cross-check against PyLate",
+)
