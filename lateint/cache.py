@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 import torch
 from safetensors.torch import load_file, save_file
+
+from .files import write_atomically
 
 __all__ = ["cache_dir", "cached_encode", "encode"]
 
@@ -83,15 +84,7 @@ def cached_encode(
         tensors = {"pooled": out.contiguous()}
     else:
         tensors = {"flat": torch.cat(out).contiguous(), "lengths": torch.tensor([len(v) for v in out])}
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp)
-        os.replace(tmp, file)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_atomically(file, lambda tmp: save_file(tensors, tmp))
     return out
 
 

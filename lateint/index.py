@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -28,6 +27,7 @@ from safetensors.torch import save_file
 
 from .cache import encode
 from .evaluate import Run, run_from_hits, top_k
+from .files import write_atomically
 from .maxsim import check_batches, cosine_scores, pad
 
 __all__ = ["maxsim_scores", "MaxSimIndex", "PooledIndex", "load_index"]
@@ -152,18 +152,8 @@ class _Index:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the index to one safetensors file (atomically). Returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"kind": self.kind, "doc_ids": json.dumps(self.doc_ids)}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.close(fd)
-        try:
-            save_file(self._tensors(), tmp, metadata=meta)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        return path
+        return write_atomically(path, lambda tmp: save_file(self._tensors(), tmp, metadata=meta))
 
     def _tensors(self) -> dict[str, torch.Tensor]:  # pragma: no cover - abstract
         raise NotImplementedError

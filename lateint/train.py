@@ -67,6 +67,7 @@ from .bm25 import BM25
 from .checkpoints import Dense, Projection
 from .compare import retrieve_all
 from .data import doc_text
+from .files import permissions_from_umask
 from .encoders import DEFAULT_MODEL, Encoder, load_encoder, model_folder
 from .evaluate import evaluate, run_depth, run_from_scores
 from .index import maxsim_scores
@@ -743,17 +744,6 @@ def _write_model_card(head: Head, dest: Path) -> None:
         f"Load it with `lateint.load_encoder(FOLDER)` or {loader}.\n",
         encoding="utf-8",
     )
-
-
-def permissions_from_umask(path: str | os.PathLike) -> None:
-    """Give ``path`` (a file, or a folder and everything in it) the modes a plain ``open`` / ``mkdir``
-    would: 0o666 / 0o777 minus the umask. Files made by ``tempfile`` (and written by ``safetensors``
-    into them) are readable by their owner only; a checkpoint or package file should not be."""
-    umask = os.umask(0)
-    os.umask(umask)
-    path = Path(path)
-    for p in [path, *(path.rglob("*") if path.is_dir() else [])]:
-        p.chmod((0o777 if p.is_dir() else 0o666) & ~umask)
 
 
 def _save_backbone(head: Head, dest: Path) -> None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,7 +32,8 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from .encoders import Encoder
-from .train import Head, init_head, permissions_from_umask, train, training_pairs
+from .files import write_atomically
+from .train import Head, init_head, train, training_pairs
 
 __all__ = ["ARTIFACT", "RECIPE", "build", "load_lesson_head", "load_lesson_model"]
 
@@ -88,18 +88,7 @@ def build(out: str | os.PathLike, *, show_progress: bool = True, **overrides) ->
     tensors = _trained_tensors(head, recipe["train_layers"])
     meta = {"recipe": json.dumps(recipe), "base": head.settings["base"], "format": "lateint-trained-1",
             "train_seconds": f"{time.perf_counter() - t:.0f}", "final_loss": f"{sum(head.losses[-10:]) / 10:.4f}"}
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=meta)
-        permissions_from_umask(tmp)  # as any new file: mkstemp would leave it readable by its owner only
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return write_atomically(out, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
 def _trained_tensors(head: Head, train_layers: int) -> dict[str, torch.Tensor]:

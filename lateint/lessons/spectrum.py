@@ -26,7 +26,6 @@ matches only, or with exact matches removed, and :func:`exact_match_ablation` ra
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 

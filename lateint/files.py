@@ -1,0 +1,48 @@
+"""Writing files so that a crash never leaves a partial one, with the modes any new file gets.
+
+Every file lateint writes (a saved index, an embedding-cache entry, the trained model, a grades CSV)
+goes through :func:`write_atomically`: the content is written to a temporary file in the same folder,
+given the permissions a plain ``open`` would give (0o666 minus the umask: ``tempfile`` alone would
+leave it readable by its owner only), then renamed over the target in one step (``os.replace``). A
+reader sees the old file or the new one, never half of one; on any error the temporary file is removed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["permissions_from_umask", "write_atomically"]
+
+
+def permissions_from_umask(path: str | os.PathLike) -> None:
+    """Give ``path`` (a file, or a folder and everything in it) the modes a plain ``open`` / ``mkdir``
+    would: 0o666 / 0o777 minus the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path = Path(path)
+    for p in [path, *(path.rglob("*") if path.is_dir() else [])]:
+        p.chmod((0o777 if p.is_dir() else 0o666) & ~umask)
+
+
+def write_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
+    """Call ``write(tmp)`` to fill a temporary file beside ``path``, then move it to ``path`` in one step.
+
+    ``write`` receives the temporary file's path (it exists, empty) and writes the whole content, e.g.
+    ``lambda tmp: safetensors.torch.save_file(tensors, tmp)``. The folder is created if needed. Returns
+    ``path``; if ``write`` raises (or the process is interrupted), ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        permissions_from_umask(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
