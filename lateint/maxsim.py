@@ -43,6 +43,7 @@ def maxsim(q: torch.Tensor, d: torch.Tensor) -> float:
     check_tokens(q, "q")
     check_tokens(d, "d")
     check_same_dim(q, d)
+    check_same_dtype(q, d)
     sim = q @ d.T  # (Lq, Ld): every query token against every document token
     best = sim.max(dim=1).values  # (Lq,): each query token's best match
     return best.sum().item()
@@ -197,6 +198,12 @@ def check_same_dim(a: torch.Tensor, b: torch.Tensor) -> None:
         )
 
 
+def check_same_dtype(q: torch.Tensor, d: torch.Tensor) -> None:
+    """Query and document vectors must have the same dtype (torch will not multiply float16 by float32)."""
+    if q.dtype != d.dtype:
+        raise ValueError(f"Queries are {q.dtype} but documents are {d.dtype}: cast both to the same dtype, e.g. .float().")
+
+
 def check_mask(mask: object, t: torch.Tensor, name: str) -> torch.Tensor:
     """The bool mask ``(n, L)`` for batch ``t`` ``(n, L, dim)``: True = real token.
 
@@ -209,8 +216,10 @@ def check_mask(mask: object, t: torch.Tensor, name: str) -> torch.Tensor:
     if not isinstance(mask, torch.Tensor) or tuple(mask.shape) != tuple(t.shape[:2]):
         raise ValueError(f"{name} must be a tensor of shape {tuple(t.shape[:2])} (True or 1 = real token), got {describe(mask)}.")
     if mask.dtype != torch.bool:
-        if mask.is_floating_point() or not bool(((mask == 0) | (mask == 1)).all()):
-            raise ValueError(f"{name} must hold True/False or 0/1 (1 = real token), got {mask.dtype} values other than 0 and 1.")
+        odd = mask[(mask != 0) & (mask != 1)]
+        if odd.numel():
+            raise ValueError(f"{name} must hold True/False or 0/1 (1 = real token), got {odd.flatten()[0].item()!r} "
+                             f"among its {mask.dtype} values: a mask marks tokens, it does not weigh them.")
         mask = mask.bool()
     if t.shape[1] == 0 or not bool(mask.any(dim=1).all()):
         empty = [] if t.shape[1] == 0 else (~mask.any(dim=1)).nonzero().flatten().tolist()
@@ -230,6 +239,5 @@ def check_batches(
                 "Use lateint.pad(list_of_tensors) to build one, or maxsim() for a single pair."
             )
     check_same_dim(Q, D)
-    if Q.dtype != D.dtype:
-        raise ValueError(f"Q is {Q.dtype} but D is {D.dtype}: cast both to the same dtype.")
+    check_same_dtype(Q, D)
     return check_mask(q_mask, Q, "q_mask"), check_mask(d_mask, D, "d_mask")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import torch
 
+from .maxsim import check_mask, describe
+
 __all__ = ["mean_pool", "cls_pool", "max_pool", "pool", "POOLINGS"]
 
 
@@ -36,11 +38,13 @@ POOLINGS = {"mean": mean_pool, "cls": cls_pool, "max": max_pool}
 
 
 def pool(hidden: torch.Tensor, mask: torch.Tensor, how: str = "mean") -> torch.Tensor:
-    """Pool by name: ``"mean"``, ``"cls"`` or ``"max"``. Shapes as above."""
+    """Pool by name: ``"mean"``, ``"cls"`` or ``"max"``. Shapes as above.
+
+    ``mask`` is checked as MaxSim checks it (:func:`lateint.maxsim.check_mask`): bool or 0/1 values, and
+    every row needs a real token (an empty text has nothing to pool).
+    """
     if how not in POOLINGS:
         raise ValueError(f"Unknown pooling {how!r}: choose one of {sorted(POOLINGS)}.")
-    if hidden.dim() != 3 or mask.shape != hidden.shape[:2]:
-        raise ValueError(
-            f"pool() needs hidden (n, L, dim) and mask (n, L); got {tuple(hidden.shape)} and {tuple(mask.shape)}."
-        )
-    return POOLINGS[how](hidden, mask)
+    if not isinstance(hidden, torch.Tensor) or hidden.dim() != 3:
+        raise ValueError(f"pool() needs hidden (n, L, dim), got {describe(hidden)}.")
+    return POOLINGS[how](hidden, check_mask(mask, hidden, "mask"))  # the masks MaxSim accepts, checked alike

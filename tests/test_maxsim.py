@@ -120,7 +120,7 @@ def test_cosine_scores():
         (lambda: maxsim_scores(torch.zeros(2, 3), torch.zeros(1, 2, 3)), "3-D padded batch"),
         (lambda: maxsim_scores(torch.zeros(1, 2, 3), torch.zeros(1, 2, 4)), "different sizes"),
         (lambda: maxsim_scores(torch.zeros(1, 2, 3), torch.zeros(1, 2, 3), q_mask=torch.ones(1, 3, dtype=torch.bool)), "tensor of shape"),
-        (lambda: maxsim_scores(torch.zeros(1, 2, 3), torch.zeros(1, 2, 3), d_mask=torch.ones(1, 2)), "0/1"),
+        (lambda: maxsim_scores(torch.zeros(1, 2, 3), torch.zeros(1, 2, 3), d_mask=torch.full((1, 2), 0.5)), "0/1"),
         (lambda: maxsim_batch(torch.zeros(1, 2, 3), torch.zeros(1, 2, 3), d_mask=torch.tensor([[2, 1]])), "0/1"),
         (lambda: maxsim_batch(torch.zeros(1, 2, 3), torch.zeros(1, 2, 4)), "different sizes"),
         (lambda: maxsim_scores(torch.zeros(1, 2, 3), torch.zeros(1, 2, 3, dtype=torch.float64)), "same dtype"),
