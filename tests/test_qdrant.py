@@ -65,6 +65,12 @@ def test_top10_equals_brute_force_maxsim(engine, scifact, tmp_path):
         assert_same_hits(index.search(queries["tokens"], k=10, exact=True), want)
         if engine == "edge":  # the engine's default search too: token vectors have no approximate index
             assert_same_hits(index.search(queries["tokens"], k=10), want)
+        # the same run dict as the in-memory index, for lateint.evaluate
+        run, want_run = index.run(queries["tokens"], ds.query_ids, k=10, exact=True), maxsim_index.run(queries["tokens"], ds.query_ids, k=10)
+        assert {q: set(r) for q, r in run.items()} == {q: set(r) for q, r in want_run.items()}
+        assert all(abs(run[q][d] - want_run[q][d]) < 1e-3 for q in run for d in run[q])
+        with pytest.raises(ValueError, match="one id per query"):
+            index.run(queries["tokens"], ds.query_ids[:-1])
 
 
 @needs_shared

@@ -37,6 +37,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from ..evaluate import Run, run_from_hits
+
 __all__ = [
     "STORAGES",
     "QDRANT_OVERHEAD",
@@ -214,6 +216,13 @@ class _MaxSimEngine:
         _check_k(k)
         requests = [_Request(q.tolist(), None, k, k, exact, rescore) for q in self._check_queries(queries)]
         return self._query(requests)
+
+    def run(self, queries: Sequence[torch.Tensor | np.ndarray], query_ids: Sequence[str], k: int = 100,
+            exact: bool = False, rescore: bool | None = None) -> Run:
+        """:meth:`search` as a run ``{query id: {doc id: score}}`` for ``lateint.evaluate``, as the in-memory indexes give."""
+        if len(query_ids) != len(queries):
+            raise ValueError(f"{len(query_ids)} query ids for {len(queries)} queries: pass one id per query, in order.")
+        return run_from_hits(query_ids, self.search(queries, k, exact=exact, rescore=rescore))
 
     def two_stage_search(
         self,
