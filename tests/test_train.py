@@ -17,7 +17,8 @@ from lateint.encoders import load_encoder
 from lateint.index import maxsim_scores
 from lateint.maxsim import maxsim, maxsim_batch, pad
 from lateint.data import subsample
-from lateint.train import Pair, _TrainableHead, evaluate_heads, init_head, score_heads, train, training_pairs
+from lateint.train.loop import TrainableHead
+from lateint.train import Pair, evaluate_heads, init_head, score_heads, train, training_pairs
 
 # Planted associations no pretrained model knows: a code name -> an unrelated sentence.
 PLANTED = [
@@ -120,7 +121,7 @@ def test_training_leaves_the_starting_encoder_alone(minilm, planted):
 def test_cached_frozen_layers_give_the_full_forward_pass(minilm):
     head = init_head("late", encoder=minilm, markers=True, query_augmentation=True)
     texts = ["a query", "a much longer query about potassium in bananas"]
-    trainable = _TrainableHead(head, 2)
+    trainable = TrainableHead(head, 2)
     head.encoder.model.eval()  # no dropout, to compare with the encoder
     with torch.no_grad():
         vecs, _, keep = trainable.token_vectors(texts, is_query=True)
@@ -275,7 +276,7 @@ def test_a_saved_late_head_is_what_pylate_encodes(minilm, planted, tmp_path, opt
 
 
 def test_save_refuses_to_overwrite_and_leaves_no_partial_folder(minilm, tmp_path, monkeypatch):
-    import lateint.train as T
+    import lateint.train.export as export
 
     head = init_head("pooled", encoder=minilm)
     target = head.save(tmp_path / "m")
@@ -285,7 +286,7 @@ def test_save_refuses_to_overwrite_and_leaves_no_partial_folder(minilm, tmp_path
     def broken(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(T, "_save_backbone", broken)
+    monkeypatch.setattr(export, "_save_backbone", broken)
     with pytest.raises(OSError, match="disk full"):
         head.save(tmp_path / "new")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]

@@ -1,0 +1,96 @@
+"""Several trained heads that share frozen bottom layers, scored on a corpus with those layers run once."""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+import torch
+
+from ..evaluate import evaluate, run_depth, run_from_scores
+from ..index import maxsim_scores
+from .head import Head
+from .loop import TrainableHead
+
+
+
+def evaluate_heads(
+    heads: Sequence[Head],
+    ds,
+    metrics: Sequence[str] = ("ndcg@10",),
+    *,
+    frozen_layers: int,
+    batch_size: int = 32,
+) -> list[dict[str, float]]:
+    """``[head.evaluate(ds, metrics) for head in heads]``, running the shared frozen layers over the corpus once.
+
+    Exhaustive scoring of ``ds``'s whole corpus, as :meth:`Head.evaluate`, by :func:`score_heads`.
+    """
+    k = run_depth(metrics)
+    return [evaluate(run_from_scores(scores, ds.query_ids, ds.doc_ids, k=k), ds.qrels, metrics)
+            for scores in score_heads(heads, ds.query_texts, ds.doc_texts, frozen_layers=frozen_layers,
+                                      batch_size=batch_size)]
+
+
+def score_heads(
+    heads: Sequence[Head],
+    queries: Sequence[str],
+    documents: Sequence[str],
+    *,
+    frozen_layers: int,
+    batch_size: int = 32,
+) -> list[torch.Tensor]:
+    """``[head.scores(queries, documents) for head in heads]``: ``(n_queries, n_documents)`` each,
+    computing the documents' pass through the shared frozen layers once.
+
+    Heads trained from one backbone with only their top layers training (``train_layers=k``) share
+    their bottom ``frozen_layers`` (= layers - k) exactly; when they also tokenize documents alike
+    (every pooled head, and late heads without markers or skiplist), each document's input to the
+    first trained layer is computed once and each head runs only its own top layers on it. Scoring
+    thousands of 256-token abstracts with four heads that train their top 2 of 6 layers then costs
+    about two full encodings instead of four. The scores equal :meth:`Head.scores` up to float
+    rounding (``tests/test_train.py``). Raises ``ValueError`` when the heads' frozen weights or
+    document tokenization differ.
+    """
+    heads = list(heads)
+    if not heads:
+        raise ValueError("score_heads() got no heads.")
+    n_layers = len(heads[0].encoder.model.encoder.layer)
+    if not isinstance(frozen_layers, int) or isinstance(frozen_layers, bool) or not 0 <= frozen_layers < n_layers:
+        raise ValueError(f"frozen_layers must be 0..{n_layers - 1} (layers below the first trained one), got {frozen_layers!r}.")
+    ref = heads[0].encoder
+    doc_format = lambda enc: (enc.format.doc_marker, enc.format.skiplist, enc.format.doc_length)  # noqa: E731
+    for h in heads[1:]:
+        if doc_format(h.encoder) != doc_format(ref):
+            raise ValueError("These heads tokenize documents differently (markers, skiplist or length); score them apart.")
+        theirs = h.encoder.model.state_dict()
+        for name, tensor in ref.model.state_dict().items():
+            layer = re.match(r"encoder\.layer\.(\d+)\.", name)
+            if (layer is None or int(layer.group(1)) < frozen_layers) and not torch.equal(tensor, theirs[name]):
+                raise ValueError(f"The heads differ in {name}, below layer {frozen_layers}: they do not share frozen layers.")
+    order = sorted(range(len(documents)), key=lambda i: len(documents[i]))  # similar lengths per batch: less padding
+    shared: dict = {}  # (is_query, text) -> a document's input to layer `frozen_layers`, kept across heads
+    out = []
+    with torch.no_grad():
+        for head in heads:
+            model = TrainableHead(head, n_layers - frozen_layers if frozen_layers else "all")
+            try:
+                model.enc.model.eval()
+                model._cache = shared
+                docs = [model.encode([documents[i] for i in order[s : s + batch_size]], is_query=False)
+                        for s in range(0, len(order), batch_size)]
+                qs = [model.encode(list(queries[s : s + batch_size]), is_query=True) for s in range(0, len(queries), batch_size)]
+                if head.kind == "pooled":
+                    scores = torch.cat([v for v, _ in qs]) @ torch.cat([v for v, _ in docs]).T
+                else:
+                    scores = maxsim_scores([v[i][m[i]] for v, m in qs for i in range(len(v))],
+                                           [v[i][m[i]] for v, m in docs for i in range(len(v))])
+            finally:
+                for key in [key for key in shared if key[0]]:
+                    del shared[key]  # queries are tokenized per head (a late head may mark queries only)
+                model._cache = {}
+                model.finish()
+            unsorted = torch.empty_like(scores)
+            unsorted[:, order] = scores
+            out.append(unsorted)
+    return out
