@@ -3,6 +3,8 @@
 #   make test     install into .venv and run every test: the library's tests and every notebook under nbval,
 #                 then the notebooks again in the portability pass (another CPU kernel and thread count)
 #   make slides   build the talk's deck (slides/deck.md) into slides/build/index.html, figures drawn by lateint
+#   make site     build the course site (website/build/index.html) from the committed notebooks, offline;
+#                 make site SOLUTIONS=1 adds the exercises' worked solutions (for instructors)
 PYTHON ?= python3
 VENV   ?= .venv
 # torch is installed first and pinned: an unpinned torch pulls a multi-GB CUDA build.
@@ -13,7 +15,7 @@ PY      = $(VENV)/bin/python
 # the course's JupyterLab settings (jupyterlab/README.md), read from the environment's app settings folder
 LAB_SETTINGS = $(VENV)/share/jupyter/lab/settings
 
-.PHONY: install course test slides
+.PHONY: install course test slides site
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
@@ -51,3 +53,7 @@ test: install
 
 slides: install
 	HF_HUB_OFFLINE=1 $(PY) slides/build.py
+
+# the lessons as they were saved (nothing is executed), the exercises, the benchmarks and the deck
+site: install
+	HF_HUB_OFFLINE=1 $(PY) website/build.py $(if $(SOLUTIONS),--solutions)

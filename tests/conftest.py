@@ -17,7 +17,8 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-import checkpoints  # noqa: E402
+import checkpoints
+from browser import chromium
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +54,10 @@ def pylate_ckpt_attend(tmp_path_factory, minilm_path) -> Path:
     return checkpoints.make_pylate_colbert(
         tmp_path_factory.mktemp("pylate_colbert_attend"), attend_to_expansion_tokens=True
     )
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium for the browser tests (tests/browser.py); skipped or failed where missing."""
+    with chromium() as b:
+        yield b
