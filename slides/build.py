@@ -43,6 +43,8 @@ REVEAL_FILES = [
     "dist/theme/fonts/source-sans-pro/",
     "plugin/markdown/markdown.js",
     "plugin/notes/notes.js",
+    "plugin/highlight/highlight.js",
+    "plugin/highlight/monokai.css",
 ]
 FIGURE_RE = re.compile(r"\]\(figures/([\w-]+)\.png\)")
 

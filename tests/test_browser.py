@@ -24,6 +24,22 @@ NUMBER = r"(-?\d+\.\d+)"
 # ----------------------------------------------------------------------------- the deck
 
 
+# The smallest text on the current slide as the audience sees it: each text node's computed font size
+# times the scale reveal.js draws the 1280x720 slide at (speaker notes are not shown, so not measured).
+SMALLEST_TEXT = """() => {
+    const slide = Reveal.getCurrentSlide(), scale = Reveal.getScale();
+    const walker = document.createTreeWalker(slide, NodeFilter.SHOW_TEXT);
+    let best = {px: Infinity, text: ""};
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const el = n.parentElement;
+        if (!n.textContent.trim() || el.closest('aside.notes')) continue;
+        const px = parseFloat(getComputedStyle(el).fontSize) * scale;
+        if (px < best.px) best = {px, text: n.textContent.trim().slice(0, 50)};
+    }
+    return best;
+}"""
+
+
 @pytest.fixture(scope="module")
 def deck(tmp_path_factory) -> Path:
     """The deck, built as `make slides` builds it, into a temporary folder."""
@@ -45,7 +61,7 @@ def test_every_slide_renders_offline(browser, deck):
     shots = ARTIFACTS / "slides"
     shutil.rmtree(shots, ignore_errors=True)
     shots.mkdir(parents=True)
-    images_seen = 0
+    images_seen, smallest_seen = 0, 1e9
     for i in range(total):
         if i:
             page.evaluate("Reveal.next()")
@@ -62,9 +78,16 @@ def test_every_slide_renders_offline(browser, deck):
             assert im["width"] > 0, f"{where}: image {im['src']} did not load"
         images_seen += len(slide["images"])
         assert slide["height"] <= 720, f"{where} is {slide['height']} px tall: it does not fit a 1280x720 slide"
+        smallest = page.evaluate(SMALLEST_TEXT)
+        assert smallest["px"] >= 18, (f"{where}: text {smallest['text']!r} is {smallest['px']:.1f} px on a 1280x720 "
+                                      "screen; the back of the room needs at least 18")
+        smallest_seen = min(smallest_seen, smallest["px"])
         if i in (0, 4, 11) or i == total - 1:
             page.screenshot(path=str(shots / f"slide-{i + 1:02d}.png"))
     assert images_seen == len(list((deck.parent / "figures").glob("*.png"))) >= 5  # every figure is shown
+    assert smallest_seen < 30, "the measurement sees the small print (the source lines)"
+    code = page.evaluate("[...document.querySelectorAll('.reveal pre code')].map(c => c.querySelectorAll('span').length)")
+    assert code and all(n > 0 for n in code), f"code on the slides is highlighted (spans per block: {code})"
     notes = page.evaluate("document.querySelectorAll('aside.notes').length")
     assert notes >= 10, "speaker notes on the key slides"
     assert not problems.errors, problems.errors
