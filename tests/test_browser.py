@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from PIL import Image
+
 from browser import ARTIFACTS, PageProblems, jupyterlab
 
 pytestmark = pytest.mark.browser
@@ -25,8 +27,9 @@ NUMBER = r"(-?\d+\.\d+)"
 
 
 # The smallest text on the current slide as the audience sees it: each text node's computed font size
-# times the scale reveal.js draws the 1280x720 slide at (speaker notes are not shown, so not measured).
-SMALLEST_TEXT = """() => {
+# times the scale reveal.js draws the 1280x720 slide at (speaker notes are not shown, so not measured),
+# and each figure's smallest text (recorded in the PNG) times the scale the figure is shown at.
+SMALLEST_TEXT = """(figureText) => {
     const slide = Reveal.getCurrentSlide(), scale = Reveal.getScale();
     const walker = document.createTreeWalker(slide, NodeFilter.SHOW_TEXT);
     let best = {px: Infinity, text: ""};
@@ -35,6 +38,10 @@ SMALLEST_TEXT = """() => {
         if (!n.textContent.trim() || el.closest('aside.notes')) continue;
         const px = parseFloat(getComputedStyle(el).fontSize) * scale;
         if (px < best.px) best = {px, text: n.textContent.trim().slice(0, 50)};
+    }
+    for (const im of slide.querySelectorAll('img')) {  // a figure's text, at the size the figure is shown
+        const px = figureText[im.getAttribute('src')] * (im.clientWidth / im.naturalWidth) * scale;
+        if (!(px >= best.px)) best = {px, text: `the smallest text in ${im.getAttribute('src')}`};
     }
     return best;
 }"""
@@ -62,6 +69,9 @@ def test_every_slide_renders_offline(browser, deck):
     shutil.rmtree(shots, ignore_errors=True)
     shots.mkdir(parents=True)
     images_seen, smallest_seen = 0, 1e9
+    # each figure's smallest text in its own pixels, recorded by slides/deck_figures.py when it drew it
+    figure_text = {f"figures/{p.name}": float(Image.open(p).text["min-text-px"])
+                   for p in (deck.parent / "figures").glob("*.png")}
     for i in range(total):
         if i:
             page.evaluate("Reveal.next()")
@@ -78,7 +88,7 @@ def test_every_slide_renders_offline(browser, deck):
             assert im["width"] > 0, f"{where}: image {im['src']} did not load"
         images_seen += len(slide["images"])
         assert slide["height"] <= 720, f"{where} is {slide['height']} px tall: it does not fit a 1280x720 slide"
-        smallest = page.evaluate(SMALLEST_TEXT)
+        smallest = page.evaluate(SMALLEST_TEXT, figure_text)
         assert smallest["px"] >= 18, (f"{where}: text {smallest['text']!r} is {smallest['px']:.1f} px on a 1280x720 "
                                       "screen; the back of the room needs at least 18")
         smallest_seen = min(smallest_seen, smallest["px"])
