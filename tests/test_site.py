@@ -170,3 +170,12 @@ def test_solutions_only_when_asked(tmp_path):
     exercise = (site / "exercises" / "02_maxsim_by_hand.html").read_text(encoding="utf-8")
     assert 'href="../solutions/02_maxsim_by_hand.html"' in exercise
     assert "worked solutions are included" in index.read_text(encoding="utf-8")
+
+
+def test_the_home_page_links_the_deck_when_it_is_built():
+    home = site_build.Page(ROOT / "README.md", "index.html", "home", kind="home")
+    deck = site_build.Page(ROOT / "slides" / "deck.md", "deck/index.html", "Slides", kind="deck")
+    with_deck = site_build.home_markdown([], {}, has_deck=True, solutions=False)
+    assert "(slides/deck.md)" in with_deck and "(slides/deck.md)" not in site_build.home_markdown([], {}, False, False)
+    body = '<a href="slides/deck.md">slides</a>'
+    assert site_build.rewrite_links(body, home, {"README.md": home, "slides/deck.md": deck}) == '<a href="deck/index.html">slides</a>'
