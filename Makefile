@@ -4,6 +4,8 @@
 #                 then the notebooks again in the portability pass (another CPU kernel and thread count)
 #   make test-fast  the library's tests that take seconds (no `slow` or `browser` marker), for the edit-test loop
 #   make slides   build the talk's deck (slides/deck.md) into slides/build/index.html, figures drawn by lateint
+#   make site     build the course site (website/build/index.html) from the committed notebooks, offline;
+#                 make site SOLUTIONS=1 adds the exercises' worked solutions (for instructors)
 PYTHON ?= python3
 VENV   ?= .venv
 # torch is installed first and pinned: an unpinned torch pulls a multi-GB CUDA build.
@@ -21,7 +23,7 @@ LAB_SETTINGS = $(VENV)/share/jupyter/lab/settings
 CONSTRAINTS ?= constraints.txt
 PIP      = $(PY) -m pip install -q $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 
-.PHONY: install course test test-fast slides
+.PHONY: install course test test-fast slides site
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
@@ -77,3 +79,7 @@ test-fast: $(VENV)/.test
 
 slides: $(VENV)/.course
 	HF_HUB_OFFLINE=1 $(PY) slides/build.py
+
+# the lessons as they were saved (nothing is executed), the exercises, the benchmarks and the deck
+site: $(VENV)/.test
+	HF_HUB_OFFLINE=1 $(PY) website/build.py $(if $(SOLUTIONS),--solutions)

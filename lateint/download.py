@@ -103,6 +103,58 @@ def fetch_url(url: str, dest: Path, timeout: float = 60.0) -> None:
         shutil.copyfileobj(response, f, length=1 << 20)
 
 
+def npm_tarball(package: str, version: str, sha512: str) -> Path:
+    """A pinned package from the npm registry, downloaded once into ``~/.cache/lateint/npm/`` and checked.
+
+    ``sha512`` is the registry's ``dist.integrity`` without its ``sha512-`` prefix (``npm view
+    PACKAGE@VERSION dist.integrity``). The deck (reveal.js) and the course site (MathJax, the
+    widgets' HTML manager) take their browser files from here, so what they show needs no network.
+    """
+    import base64
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lateint" / "npm"
+    name = package.rsplit("/", 1)[-1]
+    url = f"https://registry.npmjs.org/{package}/-/{name}-{version}.tgz"
+    path = cache / f"{package.replace('/', '+')}-{version}.tgz"
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=cache, suffix=".part", delete=False) as tmp:
+            part = Path(tmp.name)
+        try:
+            fetch_url(url, part)
+        except (OSError, http.client.HTTPException) as e:
+            part.unlink(missing_ok=True)
+            raise DownloadError(f"could not download {package} {version} from {url} ({e}). Build once with "
+                                f"network access to the npm registry, or put that tarball at {path} yourself.") from e
+        part.replace(path)
+    digest = base64.b64encode(hashlib.sha512(path.read_bytes()).digest()).decode()
+    if digest != sha512:
+        raise DownloadError(f"{path} does not match the registry's sha512 for {package} {version}; "
+                            "delete it and build again.")
+    return path
+
+
+def extract_npm_files(tarball: Path, files: list[str], dest: Path) -> None:
+    """Unpack only ``files`` (paths or folder prefixes inside the package) of an npm tarball into ``dest``.
+
+    Raises ``DownloadError`` naming the entries of ``files`` that matched nothing.
+    """
+    import tarfile
+
+    with tarfile.open(tarball) as tar:
+        for m in tar.getmembers():
+            inner = m.name.removeprefix("package/")
+            if not m.isfile() or not any(inner.startswith(f) for f in files) or ".." in Path(inner).parts:
+                continue
+            target = dest / inner
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tar.extractfile(m) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+    missing = [f for f in files if not (dest / f).exists()]
+    if missing:
+        raise DownloadError(f"{tarball.name} lacks {missing}; update the list of files to copy.")
+
+
 def _file_digest(path: Path, algorithm: str, prefix: bytes = b"") -> str:
     h = hashlib.new(algorithm)
     h.update(prefix)

@@ -20,14 +20,11 @@ What it does, in order:
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import html
 import os
 import re
 import shutil
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
@@ -35,7 +32,6 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]  # deck_figures beside this file; lateint from a checkout too
 
 REVEAL_VERSION = "5.2.1"
-REVEAL_URL = f"https://registry.npmjs.org/reveal.js/-/reveal.js-{REVEAL_VERSION}.tgz"
 REVEAL_SHA512 = "r7//6mIM5p34hFiDMvYfXgyjXqGRta+/psd9YtytsgRlrpRzFv4RbH76TXd2qD+7ZPZEbpBDhdRhJaFgfQ7zNQ=="
 # the only parts of the package the deck loads (paths inside the tarball's package/ folder)
 REVEAL_FILES = [
@@ -47,6 +43,8 @@ REVEAL_FILES = [
     "dist/theme/fonts/source-sans-pro/",
     "plugin/markdown/markdown.js",
     "plugin/notes/notes.js",
+    "plugin/highlight/highlight.js",
+    "plugin/highlight/monokai.css",
 ]
 FIGURE_RE = re.compile(r"\]\(figures/([\w-]+)\.png\)")
 
@@ -56,47 +54,31 @@ def figure_names(markdown: str) -> list[str]:
     return list(dict.fromkeys(FIGURE_RE.findall(markdown)))
 
 
-def npm_cache() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lateint" / "npm"
-
-
 def reveal_tarball() -> Path:
     """The pinned reveal.js tarball from the npm registry, downloaded once and checked."""
-    from lateint.download import fetch_url
+    from lateint.download import DownloadError, npm_tarball
 
-    path = npm_cache() / f"reveal.js-{REVEAL_VERSION}.tgz"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as tmp:
-            part = Path(tmp.name)
-        try:
-            fetch_url(REVEAL_URL, part)
-        except OSError as e:
-            part.unlink(missing_ok=True)
-            raise SystemExit(
-                f"could not download reveal.js {REVEAL_VERSION} from {REVEAL_URL} ({e}). Build once with "
-                f"network access, or put that tarball at {path} yourself."
-            ) from e
-        part.replace(path)
-    digest = base64.b64encode(hashlib.sha512(path.read_bytes()).digest()).decode()
-    if digest != REVEAL_SHA512:
-        raise SystemExit(f"{path} does not match the registry's sha512 for reveal.js {REVEAL_VERSION}; delete it and build again.")
-    return path
+    try:
+        return npm_tarball("reveal.js", REVEAL_VERSION, REVEAL_SHA512)
+    except DownloadError as e:
+        raise SystemExit(str(e)) from e
 
 
 def copy_reveal(dest: Path) -> None:
     """Unpack only :data:`REVEAL_FILES` of the pinned reveal.js into ``dest/reveal/``."""
-    with tarfile.open(reveal_tarball()) as tar:
-        members = [m for m in tar.getmembers() if m.isfile()
-                   and any(m.name.removeprefix("package/").startswith(f) for f in REVEAL_FILES)]
-        for m in members:
-            target = dest / "reveal" / m.name.removeprefix("package/")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with tar.extractfile(m) as src, open(target, "wb") as out:
-                shutil.copyfileobj(src, out)
-    missing = [f for f in REVEAL_FILES if not (dest / "reveal" / f).exists()]
-    if missing:
-        raise SystemExit(f"reveal.js {REVEAL_VERSION} lacks {missing}; update REVEAL_FILES in {__file__}.")
+    from lateint.download import DownloadError, extract_npm_files
+
+    try:
+        extract_npm_files(reveal_tarball(), REVEAL_FILES, dest / "reveal")
+    except DownloadError as e:
+        raise SystemExit(f"reveal.js {REVEAL_VERSION}: {e} (REVEAL_FILES in {__file__})") from e
+
+
+def current_umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def render(markdown: str, template: str) -> str:
@@ -120,6 +102,7 @@ def build(out: Path, deck: Path = HERE / "deck.md") -> Path:
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
+    staging.chmod(0o777 & ~current_umask())  # mkdtemp makes it 0700: a web server must read the deck
     try:
         copy_reveal(staging)
         draw(names, staging / "figures")

@@ -23,11 +23,22 @@ matplotlib.use("Agg")  # no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
 from lateint.display import plots  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-DPI = 110  # a 9 x 5 inch figure is 990 x 550 pixels: sharp on a 1280 x 720 slide
+# Figures are drawn at the size the slide shows them (template.html: at most 1180 x 500 pixels of the
+# 1280 x 720 slide), so nothing is shrunk and a 15-point label is 21 pixels: 19 or more on a 1280 x 720
+# screen, where reveal.js draws the slide at 0.93 (its margin). Each PNG records its smallest text in
+# pixels ("min-text-px"), which the browser test multiplies by the scale it is shown at.
+DPI = 100
+MIN_POINTS = 15.0
+LAYOUT_RECTS = {"needle": (0, 0.2, 1, 1)}  # room left below the axes for a figure legend
+SIZES: dict[str, tuple[float, float]] = {  # inches at DPI: the slide's room for each figure
+    "toy": (11.5, 4.2), "heatmap": (11.5, 4.9), "needle": (11.5, 4.9), "limit": (9.5, 4.9),
+    "full_sets": (10.5, 4.9), "negation": (10.5, 4.2), "multihop": (10.5, 4.9),
+}
 
 
 @cache
@@ -67,8 +78,19 @@ def needle() -> Figure:
     from lateint.lessons.needle import needle_experiment
 
     result = needle_experiment(encoder(), seeds=range(5))
-    return plots.needle_curve(result.mean_tokens(), result.mean("scores"), baseline=result.mean("baseline"),
-                              ranks=result.mean("ranks"), n_candidates=result.n_distractors + 1)
+    fig = plots.needle_curve(result.mean_tokens(), result.mean("scores"), baseline=result.mean("baseline"),
+                             ranks=result.mean("ranks"), n_candidates=result.n_distractors + 1)
+    score_ax, rank_ax = fig.axes[:2]  # short labels and titles: the slide says the rest
+    score_ax.set_ylabel("score")
+    score_ax.set_title("The needle's score")
+    rank_ax.set_ylabel(f"rank of {result.n_distractors + 1} (1 = top)")
+    rank_ax.set_title("Its rank")
+    handles, labels = score_ax.get_legend_handles_labels()
+    for ax in (score_ax, rank_ax):
+        if ax.get_legend():
+            ax.get_legend().remove()
+    fig.legend(handles, labels, loc="lower center", ncol=2, handlelength=1.5, columnspacing=1.5)
+    return fig
 
 
 def limit() -> Figure:
@@ -135,6 +157,17 @@ FIGURES: dict[str, Callable[[], Figure]] = {
 }
 
 
+def fit_for_the_slide(fig: Figure, size: tuple[float, float], rect: tuple[float, ...] = (0, 0, 1, 1)) -> float:
+    """Resize ``fig`` to ``size`` inches, raise every text to at least :data:`MIN_POINTS`, lay it out
+    again; returns the smallest text's height in pixels at :data:`DPI`."""
+    fig.set_size_inches(*size)
+    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    for t in texts:
+        t.set_fontsize(max(t.get_fontsize(), MIN_POINTS))
+    fig.set_layout_engine("tight", rect=rect)
+    return min(t.get_fontsize() for t in texts) * DPI / 72
+
+
 def draw(names: Sequence[str], folder: Path) -> list[Path]:
     """Draw the named figures into ``folder`` as ``NAME.png``; returns their paths."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -145,8 +178,9 @@ def draw(names: Sequence[str], folder: Path) -> list[Path]:
         warnings.filterwarnings("ignore", message=".*-token limit")  # long texts cut at 256 tokens, as in the lessons
         for name in names:
             fig = FIGURES[name]()
+            smallest = fit_for_the_slide(fig, SIZES.get(name, (10.5, 4.9)), LAYOUT_RECTS.get(name, (0, 0, 1, 1)))
             path = folder / f"{name}.png"
-            fig.savefig(path, dpi=DPI, bbox_inches="tight", facecolor="white")
+            fig.savefig(path, dpi=DPI, bbox_inches="tight", facecolor="white", metadata={"min-text-px": f"{smallest:.2f}"})
             plt.close(fig)
             paths.append(path)
     return paths

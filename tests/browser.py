@@ -123,3 +123,59 @@ def stop_group(process: subprocess.Popen, grace: float = 10) -> None:
     except ProcessLookupError:
         pass
     process.wait()
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """Headless Debian Chromium (a Playwright ``Browser``), closed on exit; the ``browser`` fixture (conftest.py)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed")
+    executable = chromium_path()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=["--headless", "--no-sandbox", "--disable-gpu",
+                                                                   "--disable-dev-shm-usage", "--disable-background-networking",
+                                                                   "--disable-component-update", "--disable-sync"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class PageProblems:
+    """Console errors, uncaught exceptions and failed requests of one page.
+
+    Requests outside ``allowed`` (URL prefixes; ``file:``, ``data:`` and ``blob:`` always pass) are
+    blocked. For the deck each one is a problem (it must work offline); in JupyterLab they are the
+    lessons' Colab and Binder badges, blocked and listed in ``outside`` but not counted.
+    """
+
+    def __init__(self, page, allowed: tuple[str, ...] = (), outside_is_error: bool = True) -> None:
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+
+        def console(m) -> None:
+            if m.type == "error" and m.location.get("url") not in self.outside:
+                self.errors.append(f"console: {m.text} ({m.location.get('url')})")
+
+        def failed(r) -> None:
+            # ERR_ABORTED: a request the page itself cancelled, e.g. in flight when it reloads
+            if r.url not in self.outside and "ERR_ABORTED" not in (r.failure or ""):
+                self.errors.append(f"failed request: {r.url} ({r.failure})")
+
+        def only_local(route) -> None:
+            url = route.request.url
+            if url.startswith(("file:", "data:", "blob:", *allowed)):
+                route.continue_()
+                return
+            self.outside.append(url)
+            if outside_is_error:
+                self.errors.append(f"request outside the page's own files: {url}")
+            route.abort()
+
+        page.on("console", console)
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        page.on("requestfailed", failed)
+        page.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status}: {r.url}"))
+        page.route("**/*", only_local)

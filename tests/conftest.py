@@ -18,6 +18,7 @@ if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
 import helpers  # noqa: E402
+from browser import chromium  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +62,10 @@ def pylate_ckpt_attend(tmp_path_factory, minilm_path) -> Path:
     return helpers.make_pylate_colbert(
         tmp_path_factory.mktemp("pylate_colbert_attend"), attend_to_expansion_tokens=True
     )
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium for the browser tests (tests/browser.py); skipped or failed where missing."""
+    with chromium() as b:
+        yield b

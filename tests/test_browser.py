@@ -14,69 +14,37 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
-from browser import ARTIFACTS, chromium_path, jupyterlab, unavailable
+from browser import ARTIFACTS, PageProblems, jupyterlab
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 NUMBER = r"(-?\d+\.\d+)"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Debian Chromium, 1280 x 720 pages."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed")
-    executable = chromium_path()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-class PageProblems:
-    """Console errors, uncaught exceptions and failed requests of one page.
-
-    Requests outside ``allowed`` (URL prefixes; ``file:``, ``data:`` and ``blob:`` always pass) are
-    blocked. For the deck each one is a problem (it must work offline); in JupyterLab they are the
-    lessons' Colab and Binder badges, blocked and listed in ``outside`` but not counted.
-    """
-
-    def __init__(self, page, allowed: tuple[str, ...] = (), outside_is_error: bool = True) -> None:
-        self.errors: list[str] = []
-        self.outside: list[str] = []
-
-        def console(m) -> None:
-            if m.type == "error" and m.location.get("url") not in self.outside:
-                self.errors.append(f"console: {m.text} ({m.location.get('url')})")
-
-        def failed(r) -> None:
-            # ERR_ABORTED: a request the page itself cancelled, e.g. in flight when it reloads
-            if r.url not in self.outside and "ERR_ABORTED" not in (r.failure or ""):
-                self.errors.append(f"failed request: {r.url} ({r.failure})")
-
-        def only_local(route) -> None:
-            url = route.request.url
-            if url.startswith(("file:", "data:", "blob:", *allowed)):
-                route.continue_()
-                return
-            self.outside.append(url)
-            if outside_is_error:
-                self.errors.append(f"request outside the page's own files: {url}")
-            route.abort()
-
-        page.on("console", console)
-        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        page.on("requestfailed", failed)
-        page.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status}: {r.url}"))
-        page.route("**/*", only_local)
-
-
 # ----------------------------------------------------------------------------- the deck
+
+
+# The smallest text on the current slide as the audience sees it: each text node's computed font size
+# times the scale reveal.js draws the 1280x720 slide at (speaker notes are not shown, so not measured),
+# and each figure's smallest text (recorded in the PNG) times the scale the figure is shown at.
+SMALLEST_TEXT = """(figureText) => {
+    const slide = Reveal.getCurrentSlide(), scale = Reveal.getScale();
+    const walker = document.createTreeWalker(slide, NodeFilter.SHOW_TEXT);
+    let best = {px: Infinity, text: ""};
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const el = n.parentElement;
+        if (!n.textContent.trim() || el.closest('aside.notes')) continue;
+        const px = parseFloat(getComputedStyle(el).fontSize) * scale;
+        if (px < best.px) best = {px, text: n.textContent.trim().slice(0, 50)};
+    }
+    for (const im of slide.querySelectorAll('img')) {  // a figure's text, at the size the figure is shown
+        const px = figureText[im.getAttribute('src')] * (im.clientWidth / im.naturalWidth) * scale;
+        if (!(px >= best.px)) best = {px, text: `the smallest text in ${im.getAttribute('src')}`};
+    }
+    return best;
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +68,10 @@ def test_every_slide_renders_offline(browser, deck):
     shots = ARTIFACTS / "slides"
     shutil.rmtree(shots, ignore_errors=True)
     shots.mkdir(parents=True)
-    images_seen = 0
+    images_seen, smallest_seen = 0, 1e9
+    # each figure's smallest text in its own pixels, recorded by slides/deck_figures.py when it drew it
+    figure_text = {f"figures/{p.name}": float(Image.open(p).text["min-text-px"])
+                   for p in (deck.parent / "figures").glob("*.png")}
     for i in range(total):
         if i:
             page.evaluate("Reveal.next()")
@@ -117,9 +88,16 @@ def test_every_slide_renders_offline(browser, deck):
             assert im["width"] > 0, f"{where}: image {im['src']} did not load"
         images_seen += len(slide["images"])
         assert slide["height"] <= 720, f"{where} is {slide['height']} px tall: it does not fit a 1280x720 slide"
+        smallest = page.evaluate(SMALLEST_TEXT, figure_text)
+        assert smallest["px"] >= 18, (f"{where}: text {smallest['text']!r} is {smallest['px']:.1f} px on a 1280x720 "
+                                      "screen; the back of the room needs at least 18")
+        smallest_seen = min(smallest_seen, smallest["px"])
         if i in (0, 4, 11) or i == total - 1:
             page.screenshot(path=str(shots / f"slide-{i + 1:02d}.png"))
     assert images_seen == len(list((deck.parent / "figures").glob("*.png"))) >= 5  # every figure is shown
+    assert smallest_seen < 30, "the measurement sees the small print (the source lines)"
+    code = page.evaluate("[...document.querySelectorAll('.reveal pre code')].map(c => c.querySelectorAll('span').length)")
+    assert code and all(n > 0 for n in code), f"code on the slides is highlighted (spans per block: {code})"
     notes = page.evaluate("document.querySelectorAll('aside.notes').length")
     assert notes >= 10, "speaker notes on the key slides"
     assert not problems.errors, problems.errors
@@ -131,9 +109,9 @@ def test_every_slide_renders_offline(browser, deck):
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """JupyterLab serving temporary copies of lessons 00 and 02 (the repository's files stay as they are)."""
-    from lateint.data import default_data_dir
-
     import nbformat
+
+    from lateint.data import default_data_dir
 
     root = tmp_path_factory.mktemp("lab")
     for name in ("00_setup.ipynb", "02_maxsim_by_hand.ipynb"):  # as a learner gets them, outputs cleared

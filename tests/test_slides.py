@@ -4,7 +4,9 @@ every figure it names can be drawn, and the build writes the page it should. No 
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 import sys
 import tarfile
 from pathlib import Path
@@ -62,8 +64,14 @@ def test_every_named_figure_can_be_drawn_and_every_drawing_is_used():
 def test_slide_count_and_speaker_notes():
     slides = re.split(r"^\r?\n?---\r?$", DECK, flags=re.M)
     assert 20 <= len(slides) <= 30
-    notes = [s for s in slides if re.search(r"^Note:", s, flags=re.M)]
-    assert len(notes) >= 10
+    # every content slide has speaker notes; only the movements' title cards ("## Movement N" + a title) may not
+    dividers = [s for s in slides if re.fullmatch(r"\s*## Movement \d\s+# [^\n]+\s*", s)]
+    assert len(dividers) == 3
+    silent = [s.strip().splitlines()[0] for s in slides if s not in dividers and not re.search(r"^Note:\n\S", s, flags=re.M)]
+    assert not silent, f"content slides without speaker notes: {silent}"
+    last = max(p.stem[:2] for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    for where in (slides[0], slides[-1]):  # the title and "try it" name the whole course
+        assert f"lessons 00–{last}" in where.lower(), f"the course has lessons 00–{last}: {where.strip()[:60]!r}"
     for placeholder in ("TODO", "TBD", "XXX", "lorem"):
         assert placeholder not in DECK
 
@@ -95,4 +103,18 @@ def test_template_loads_only_copied_files():
     template = (ROOT / "slides" / "template.html").read_text()
     for ref in re.findall(r'(?:src|href)="([^"]+)"', template):
         assert not ref.startswith(("http:", "https:", "//")), f"{ref}: the deck must not need the network"
+        if ref.startswith("data:"):  # inline (the favicon): no request at all
+            continue
         assert any(ref.removeprefix("reveal/").startswith(f) for f in build.REVEAL_FILES), ref
+
+
+def test_the_built_deck_is_readable_by_a_web_server(tmp_path):
+    """slides/build/ gets the umask's mode (0755 under umask 022), not the 0700 of a temporary folder."""
+    deck = tmp_path / "deck.md"
+    deck.write_text("# A deck without figures\n", encoding="utf-8")
+    old = os.umask(0o022)
+    try:
+        build.build(tmp_path / "out", deck)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755

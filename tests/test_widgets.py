@@ -242,3 +242,16 @@ def test_html_helpers():
     table = rankings_html({"pooled": [("d1", 0.5)], "maxsim": [("d2", 3.0), ("d1", 2.0)]}, {"d2": 1}, selected="d1")
     assert 'data-method="maxsim" data-rank="2" data-doc="d1"><b>d1</b>' in table
     assert re.search(r'data-doc="d2">d2 &#9733;', table)
+
+
+def test_static_view_says_what_it_is_and_shows_the_current_step(stepper):
+    """Without a kernel (reloaded notebook, static viewer, course site) the stepper is text and HTML, not VBox(...)."""
+    stepper.next_button.click()
+    bundle = stepper._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle, "the live widget is still there for a kernel"
+    text, page = bundle["text/plain"], bundle["text/html"]
+    assert "VBox" not in text and "interactive widget" in text and "live Python kernel" in text
+    assert f"query token 2 of {stepper.state.n_steps}" in text
+    assert stepper.match_view.value in page and picked_position(page) == stepper.state.current.doc_position
+    stepper.query_text.value = "   "
+    assert stepper.error and stepper.error in stepper._repr_mimebundle_()["text/plain"]

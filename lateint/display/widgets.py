@@ -357,7 +357,36 @@ class QueryStepper:
         self.render()
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.box._repr_mimebundle_(**kwargs)
+        """The live widget, plus a static view where no kernel draws it.
+
+        JupyterLab with a kernel shows the widget; a reloaded notebook, a static viewer (GitHub,
+        nbviewer, the course site) or a terminal shows ``text/html`` or ``text/plain``: what the
+        stepper is, how to bring it to life, and the step it was at when it was displayed.
+        """
+        bundle = self.box._repr_mimebundle_(**kwargs) or {}
+        return {**bundle, "text/plain": self.static_text(), "text/html": self.static_html()}
+
+    HOW_TO_RUN = "to use it, run this cell with a live Python kernel (JupyterLab, Colab or Binder)"
+
+    def static_text(self) -> str:
+        """Plain text: what this is, how to run it, and the step it shows."""
+        s = self.state
+        if self.error:
+            return f"Query stepper (an interactive widget; {self.HOW_TO_RUN}). {self.error}"
+        m = s.current
+        return (f"Query stepper (an interactive widget; {self.HOW_TO_RUN}).\n"
+                f"Query {s.query.text!r} against document {s.doc_id!r}: query token {s.step + 1} of {s.n_steps}, "
+                f"{s.query.tokens[m.query_position]!r} picks {s.document_tokens[m.doc_position]!r} "
+                f"(similarity {m.similarity:.3f}); MaxSim {s.total:.3f}.")
+
+    def static_html(self) -> str:
+        """A static copy of the stepper's current step (no controls), under a line saying how to run it."""
+        query = html.escape(self.state.query.text)
+        return (f'<div class="lateint-stepper">{theme_css()}'
+                f"<p><b>Query stepper</b>: an interactive widget that steps through MaxSim one query token at a time; "
+                f"{self.HOW_TO_RUN}. A static copy of the step it showed:</p>"
+                f"<p>Query <i>{query}</i>, document <b>{html.escape(str(self.state.doc_id))}</b></p>"
+                f"{self.match_view.value}{self.doc_view.value}{self.bars_view.value}</div>")
 
     # ------------------------------------------------------------------ callbacks
 

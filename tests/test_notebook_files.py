@@ -1,0 +1,59 @@
+"""The committed notebooks as files: they open clean (the kernelspec is the kernel's own, so opening and
+closing an untouched lesson does not ask to save), their Colab/Binder links work offline (text, not
+remote images), and every nbval marker says why the output is not compared."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from ipykernel.kernelspec import get_kernel_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("**/*.ipynb"))
+REMOTE_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*(https?:)?//")
+
+
+def cells(path: Path, kind: str):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return [("".join(c["source"]) if isinstance(c["source"], list) else c["source"])
+            for c in nb["cells"] if c["cell_type"] == kind]
+
+
+def test_there_are_notebooks():
+    assert len(NOTEBOOKS) >= 20
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_kernelspec_is_the_kernels_own(path):
+    spec = json.loads(path.read_text(encoding="utf-8"))["metadata"]["kernelspec"]
+    kernel = get_kernel_dict()
+    assert spec == {"display_name": kernel["display_name"], "language": kernel["language"], "name": "python3"}, (
+        f"{path.name}: kernelspec {spec}; JupyterLab rewrites it to the running kernel's and marks the notebook unsaved")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_links_work_offline(path):
+    markdown = cells(path, "markdown")
+    remote = [m for text in markdown for m in REMOTE_IMAGE.findall(text)]
+    assert not remote, f"{path.name}: remote images (broken offline, console errors): use text links"
+    if path.parent.name != "solutions":
+        first = markdown[0]
+        stem = path.relative_to(ROOT).as_posix()
+        assert f"colab.research.google.com/github/lateint/lateint/blob/main/{stem})" in first
+        assert f"mybinder.org/v2/gh/lateint/lateint/HEAD?labpath={stem})" in first
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_nbval_marker_says_why(path):
+    """A marker (`# NBVAL_IGNORE_OUTPUT`, `# NBVAL_RAISES_EXCEPTION`) alone on the first line (nbval's rule),
+    then a comment line that tells the learner why."""
+    for source in cells(path, "code"):
+        lines = source.split("\n")
+        marked = [i for i, line in enumerate(lines) if "NBVAL" in line]
+        if not marked:
+            continue
+        where = f"{path.name}, cell starting {lines[0][:40]!r}"
+        assert marked == [0] and re.fullmatch(r"# NBVAL_[A-Z_]+", lines[0]), f"{where}: the marker must be the first line, alone"
+        assert len(lines) > 1 and re.match(r"# \S", lines[1]), f"{where}: the second line must say why (a comment)"
