@@ -78,16 +78,20 @@ def joined_corpus(ds: BeirDataset, k: int, seed: int = 0, sep: str = "\n\n") -> 
     """The length stress: every document of ``ds`` joined with ``k - 1`` others of ``ds``.
 
     Document ``d`` of the new corpus keeps its id and its judgements; its text is ``d``'s text at a random
-    place among ``k - 1`` other documents drawn at random (``random.Random(seed)``; the same seed, the
-    same corpus), separated by ``sep``. Returns the dataset and ``{doc id: member ids in order}``.
+    place among ``k - 1`` fillers drawn at random (``random.Random(seed)``; the same seed, the same corpus)
+    from the documents judged for none of the queries, separated by ``sep``. So a judged document sits in
+    exactly one joined document, its own, and the others around it are noise for every query. Returns the
+    dataset and ``{doc id: member ids in order}``.
     """
-    if not isinstance(k, int) or not 1 <= k <= len(ds.doc_ids):
-        raise ValueError(f"k must be an int from 1 to the {len(ds.doc_ids)} documents of the corpus, got {k!r}.")
+    judged = {d for j in ds.qrels.values() for d in j}
+    fillers = sorted(set(ds.corpus) - judged)
+    if not isinstance(k, int) or k < 1 or k - 1 > len(fillers) - 1 + (k == 1):
+        raise ValueError(f"k must be an int from 1 to {len(fillers)}: each joined document takes k - 1 of the "
+                         f"{len(fillers)} documents judged for no query, got {k!r}.")
     rng = random.Random(seed)
-    ids = sorted(ds.corpus)
     members = {}
-    for d in ids:
-        others = rng.sample([i for i in ids if i != d], k - 1)
+    for d in sorted(ds.corpus):
+        others = rng.sample([i for i in fillers if i != d], k - 1)
         others.insert(rng.randrange(k), d)
         members[d] = others
     text = dict(zip(ds.doc_ids, ds.doc_texts))
@@ -166,7 +170,7 @@ def measure_strategies(
     if sentences:
         chunkers[SENTENCES] = lambda e, t: sentence_chunks(e, t, SENTENCE_TOKENS)
     for label, chunker in chunkers.items():
-        index, sec = _timed(lambda: ChunkIndex.from_texts(encoder, ds.doc_ids, docs, chunker))
+        index, sec = _timed(lambda: ChunkIndex.from_texts(encoder, ds.doc_ids, docs, chunker, show_progress=False))
         out[label] = Measured(index.scores(q_pooled), index.chunks_per_doc, sec)
         say(f"  {label}: {index.chunks_per_doc:.1f} chunks/doc, {sec:.0f} s")
     bm25 = BM25(ds.doc_ids, docs)
