@@ -110,6 +110,7 @@ class Measured:
     vectors_per_doc: float
     seconds: float
     dim: int = 384
+    index: object = None  # the ChunkIndex of a chunking strategy (search_chunks shows the winning chunks)
 
     @property
     def bytes_per_doc(self) -> float:
@@ -151,8 +152,8 @@ def measure_strategies(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         raw, sec = _timed(lambda: encoder.encode_documents(docs, normalize=False))
-    for w in caught:
-        say(f"  warning: {w.message}")
+    for w in caught:  # truncation is never silent: printed, or warned again to the caller
+        say(f"  warning: {w.message}") if verbose else warnings.warn(w.message, w.category, stacklevel=2)
     out[POOLED_CUT] = Measured(cosine_scores(q_pooled, torch.stack([r.mean(0) for r in raw])), 1.0, sec)
     out[MAXSIM_CUT] = Measured(maxsim_scores(q_tokens, [normal(r, dim=-1) for r in raw]),
                                sum(map(len, raw)) / len(raw), sec)
@@ -171,7 +172,7 @@ def measure_strategies(
         chunkers[SENTENCES] = lambda e, t: sentence_chunks(e, t, SENTENCE_TOKENS)
     for label, chunker in chunkers.items():
         index, sec = _timed(lambda: ChunkIndex.from_texts(encoder, ds.doc_ids, docs, chunker, show_progress=False))
-        out[label] = Measured(index.scores(q_pooled), index.chunks_per_doc, sec)
+        out[label] = Measured(index.scores(q_pooled), index.chunks_per_doc, sec, index=index)
         say(f"  {label}: {index.chunks_per_doc:.1f} chunks/doc, {sec:.0f} s")
     bm25 = BM25(ds.doc_ids, docs)
     out[BM25_WHOLE] = Measured(bm25.scores(queries), 0.0, float("nan"))
