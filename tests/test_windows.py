@@ -123,3 +123,13 @@ def test_100k_token_document_is_encoded_in_bounded_batches(small, monkeypatch):
 def test_100k_token_document_with_the_real_model(minilm):
     (got,) = encode_whole(minilm, ["word " * 100_000], batch_size=16)
     assert got.shape == (100_002, minilm.dim) and torch.isfinite(got).all()
+
+
+def test_colbert_format_long_document_keeps_marker_and_every_kept_token(stanford_ckpt):
+    enc = load_encoder(stanford_ckpt, device="cpu", document_length=24)
+    text = LONG + " , ; ."  # punctuation: on the checkpoint's skiplist, dropped as encode_documents drops it
+    (got,) = encode_whole(enc, [text], stride=7)
+    n_punct = 3
+    assert got.shape == (enc.token_counts([text])[0] - n_punct, enc.dim)  # [CLS] [D] text [SEP], punctuation out
+    (short,) = enc.encode_documents(["fact0 about protein 0 binding"])
+    torch.testing.assert_close(encode_whole(enc, ["fact0 about protein 0 binding"])[0], short, atol=1e-5, rtol=1e-4)
