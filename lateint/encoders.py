@@ -103,7 +103,11 @@ class Encoder:
         return self._encode(texts, is_query=True, **kw)
 
     def encode_documents(self, texts: Sequence[str], **kw) -> list[torch.Tensor]:
-        """Token vectors of each document: a list of ``(L_i, dim)`` float32 tensors."""
+        """Token vectors of each document: a list of ``(L_i, dim)`` float32 tensors.
+
+        A document longer than ``format.doc_length`` tokens is cut there, with a warning that says how many
+        documents and tokens were cut; :func:`lateint.encode_whole` encodes documents whole instead.
+        """
         return self._encode(texts, is_query=False, **kw)
 
     def encode_pooled(

@@ -70,5 +70,13 @@ def test_measure_strategies_scores_each_strategy_as_its_own_functions_do(small):
     # composing whole documents from their sources gives the same scores at k = 1
     joined, members = joined_corpus(ds, 1)
     raw = dict(zip(ds.doc_ids, encode_whole(small, ds.doc_texts, normalize=False)))
-    composed = measure_strategies(small, joined, chunk_sizes=(), sentences=False, whole_from={"members": members, "raw": raw})
+    with pytest.warns(UserWarning, match="truncated"):  # the first-window strategies cut, and say so
+        composed = measure_strategies(small, joined, chunk_sizes=(), sentences=False, whole_from={"members": members, "raw": raw})
     torch.testing.assert_close(composed[MAXSIM_WHOLE].scores, m[MAXSIM_WHOLE].scores)
+
+
+def test_token_counts_in_batches_equal_one_call(small):
+    from lateint.lessons.long_docs import token_counts
+
+    texts = tiny().doc_texts * 3
+    assert token_counts(small, texts, batch=4) == small.token_counts(texts)

@@ -30,7 +30,7 @@ from ..windows import encode_whole
 from .perquery import paired
 
 __all__ = [
-    "CHUNK_SIZES", "SENTENCE_TOKENS", "MAXSIM_WHOLE", "Measured", "truncation_fact", "format_truncation_fact",
+    "CHUNK_SIZES", "SENTENCE_TOKENS", "MAXSIM_WHOLE", "Measured", "token_counts", "truncation_fact", "format_truncation_fact",
     "joined_corpus", "measure_strategies", "strategy_table", "plot_length_curve", "plot_chunk_sizes",
 ]
 
@@ -50,13 +50,20 @@ def chunk_label(size: int) -> str:
 SENTENCES = f"sentence chunks (<= {SENTENCE_TOKENS} tokens)"
 
 
+def token_counts(encoder, texts: Sequence[str], batch: int = 256) -> list[int]:
+    """:meth:`Encoder.token_counts` of ``texts``, ``batch`` texts at a time (a whole corpus at once holds every
+    text's tokens and offsets in memory together: hundreds of MB for SciFact)."""
+    texts = list(texts)
+    return [c for s in range(0, len(texts), batch) for c in encoder.token_counts(texts[s : s + batch])]
+
+
 def truncation_fact(encoder, texts: Sequence[str]) -> dict[str, float]:
     """How the document window cuts ``texts``: counts from :meth:`Encoder.token_counts` (special tokens included).
 
     Returns ``{"documents", "longer", "share longer", "median tokens", "over 512", "share over 512",
     "tokens lost"}`` where ``"tokens lost"`` is the share of all tokens the window never sees.
     """
-    counts = encoder.token_counts(list(texts))
+    counts = token_counts(encoder, texts)
     limit = encoder.format.doc_length
     longer = [c for c in counts if c > limit]
     return {
