@@ -10,7 +10,8 @@ The core a retrieval user needs is importable from here::
     index.search(enc.encode_queries(queries), k=10)   # [(doc_id, score), ...] per query
 
 Layout: the core modules sit at the top of the package (``encoders``, ``pooling``,
-``maxsim``, ``index``, ``bm25``, ``evaluate``, ``data``, ``cache``, ``compare``, ``rerank``);
+``maxsim``, ``index``, ``bm25``, ``evaluate``, ``data``, ``cache``, ``compare``, ``rerank``, and for long
+documents ``windows`` (whole documents in overlapping windows) and ``chunking`` (one vector per chunk));
 ``lateint.lessons`` holds each lesson's helpers, ``lateint.display`` the plots, tables,
 highlighting and widgets, and ``lateint.checks`` the exercises' automatic checks.
 """
@@ -21,14 +22,17 @@ from .compare import compare, encode_corpus, retrieve_all
 from .data import BeirDataset, load_beir, subsample
 from .encoders import DEFAULT_MODEL, Encoder, EncoderLoadError, load_encoder
 from .evaluate import evaluate, evaluate_per_query, run_from_scores
-from .index import MaxSimIndex, PooledIndex, load_index, maxsim_scores
+from .index import MaxSimIndex, PooledIndex, length_groups, load_index, maxsim_scores
 from .maxsim import Match, cosine_scores, explain, maxsim, maxsim_batch, pad
 from .pooling import pool
 from .rerank import two_stage_search
+from .windows import encode_cram, encode_whole
+from .chunking import ChunkIndex, sentence_chunks, token_chunks
 
 __all__ = [
     "BM25",
     "BeirDataset",
+    "ChunkIndex",
     "DEFAULT_MODEL",
     "Encoder",
     "EncoderLoadError",
@@ -38,10 +42,13 @@ __all__ = [
     "compare",
     "cosine_scores",
     "encode_corpus",
+    "encode_cram",
+    "encode_whole",
     "evaluate",
     "evaluate_per_query",
     "expect",
     "explain",
+    "length_groups",
     "load_beir",
     "load_encoder",
     "load_index",
@@ -52,7 +59,9 @@ __all__ = [
     "pool",
     "retrieve_all",
     "run_from_scores",
+    "sentence_chunks",
     "subsample",
+    "token_chunks",
     "two_stage_search",
 ]
 

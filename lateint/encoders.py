@@ -103,7 +103,11 @@ class Encoder:
         return self._encode(texts, is_query=True, **kw)
 
     def encode_documents(self, texts: Sequence[str], **kw) -> list[torch.Tensor]:
-        """Token vectors of each document: a list of ``(L_i, dim)`` float32 tensors."""
+        """Token vectors of each document: a list of ``(L_i, dim)`` float32 tensors.
+
+        A document longer than ``format.doc_length`` tokens is cut there, with a warning that says how many
+        documents and tokens were cut; :func:`lateint.encode_whole` encodes documents whole instead.
+        """
         return self._encode(texts, is_query=False, **kw)
 
     def encode_pooled(
@@ -224,10 +228,15 @@ class Encoder:
         too_long = [i for i, c in enumerate(counts) if c > limit]
         if too_long:
             worst = max(counts[i] for i in too_long)
+            dropped = sum(counts[i] - limit for i in too_long)
+            total = sum(counts[i] for i in too_long)
+            whole = "" if is_query else " encode them whole with lateint.encode_whole (overlapping windows),"
             warnings.warn(
                 f"{len(too_long)} of {len(counts)} {'queries' if is_query else 'documents'} are longer than "
                 f"the {limit}-token limit (longest: {worst} tokens, first at index {too_long[0]}) and "
-                f"were truncated: only their first {limit} tokens are encoded. Split long texts into passages, "
+                f"were truncated: only their first {limit} tokens are encoded, so {dropped:,} of their "
+                f"{total:,} tokens ({100 * dropped / total:.0f} %) are not seen at all. To keep them:{whole} "
+                f"split long texts into passages, "
                 f"or load the encoder with a larger {'query_length' if is_query else 'document_length'} "
                 f"(at most the model's {self.model.config.max_position_embeddings} positions).",
                 UserWarning,

@@ -28,9 +28,9 @@ from safetensors.torch import save_file
 from .cache import encode
 from .evaluate import Run, run_from_hits, top_k
 from .files import write_atomically
-from .maxsim import check_batches, cosine_scores, pad
+from .maxsim import check_batches, check_tokens, cosine_scores, pad
 
-__all__ = ["maxsim_scores", "MaxSimIndex", "PooledIndex", "load_index"]
+__all__ = ["maxsim_scores", "length_groups", "MaxSimIndex", "PooledIndex", "load_index"]
 
 
 def maxsim_scores(
@@ -39,6 +39,7 @@ def maxsim_scores(
     q_mask: torch.Tensor | None = None,
     d_mask: torch.Tensor | None = None,
     chunk_bytes: int = 4 * 2**20,
+    pad_bytes: int = 64 * 2**20,
 ) -> torch.Tensor:
     """MaxSim of every query against every document: the fast kernel the indexes use.
 
@@ -57,12 +58,21 @@ def maxsim_scores(
     and it is written into one reused buffer; only padded rows are touched by the mask.
 
     Args:
+    A document longer than one similarity block allows is taken in slices of its tokens (the max
+    over a document is the max of its slices' maxima), so no block exceeds ``chunk_bytes`` however
+    long the document.
+
+    Args:
         Q: queries, a padded batch ``(nq, Lq, dim)``, or a list of ``(Lq_i, dim)`` tensors
             (padded here, with their mask).
         D: documents, ``(nd, Ld, dim)`` (same dtype as ``Q``) or a list of ``(Ld_i, dim)`` tensors.
+            A list is scored in groups of similar length (:func:`length_groups`), each padded only
+            to its own longest document and at most ``pad_bytes`` big: one very long document does
+            not make every short one as long.
         q_mask: ``(nq, Lq)``, True (or 1) for real query tokens (default: all real).
         d_mask: ``(nd, Ld)``, True (or 1) for real document tokens (default: all real).
         chunk_bytes: memory budget for one similarity block, in bytes.
+        pad_bytes: memory budget for one padded group of documents (a list ``D`` only), in bytes.
 
     Returns:
         Scores of shape ``(nq, nd)``, float32 (computed in ``Q``'s dtype, summed in float32).
@@ -70,7 +80,7 @@ def maxsim_scores(
     if not isinstance(Q, torch.Tensor):
         Q, q_mask = pad(Q)
     if not isinstance(D, torch.Tensor):
-        D, d_mask = pad(D)
+        return _scores_by_length(Q, q_mask, D, chunk_bytes, pad_bytes)
     given_q, given_d = q_mask is not None, d_mask is not None
     q_mask, d_mask = check_batches(Q, D, q_mask, d_mask)
     q_mask = q_mask if given_q else None  # all real: no masking work
@@ -88,7 +98,7 @@ def maxsim_scores(
         order = torch.argsort(ends, descending=True)
     queries_T = Q.reshape(nq * Lq, dim).T  # (dim, nq*Lq): every query token is a column
     row_bytes = nq * Lq * Q.element_size()  # one document token's similarities
-    buffer = Q.new_empty((min(nd * Ld, max(Ld, chunk_bytes // row_bytes)), nq * Lq))
+    buffer = Q.new_empty((min(nd * Ld, max(1, chunk_bytes // row_bytes)), nq * Lq))
     start = 0
     while start < nd:
         L = Ld if order is None else max(1, int(ends[order[start]]))  # the chunk's longest document
@@ -100,6 +110,14 @@ def maxsim_scores(
             idx = order[start : start + c]
             Dc = D[idx, :L]  # (c, L, dim), gathered
         c = Dc.shape[0]
+        if c * L > buffer.shape[0]:  # one document longer than a block: its tokens slice by slice
+            rows_mask = None if d_mask is None else d_mask[idx, :L].reshape(-1)
+            best = _best_by_slices(Dc.reshape(L, dim), rows_mask, queries_T, buffer).view(1, nq, Lq)
+            if q_mask is not None:
+                best = torch.where(q_mask, best, torch.zeros((), dtype=best.dtype))
+            out[:, idx] = best.sum(dim=2).T
+            start += c
+            continue
         sim = torch.mm(Dc.reshape(c * L, dim), queries_T, out=buffer[: c * L])  # (c*L, nq*Lq)
         if d_mask is not None:
             padded_rows = (~d_mask[idx, :L]).reshape(-1).nonzero().squeeze(1)
@@ -110,6 +128,48 @@ def maxsim_scores(
             best = torch.where(q_mask, best, torch.zeros((), dtype=best.dtype))
         out[:, idx] = best.sum(dim=2).T
         start += c
+    return out
+
+
+def _best_by_slices(d: torch.Tensor, mask: torch.Tensor | None, queries_T: torch.Tensor, buffer: torch.Tensor) -> torch.Tensor:
+    """Best match of every query token in one long document ``d`` ``(L, dim)``, ``buffer.shape[0]`` of its
+    rows at a time: ``(nq*Lq,)`` float32. ``mask`` ``(L,)``: True for real rows."""
+    rows = buffer.shape[0]
+    best = torch.full((queries_T.shape[1],), float("-inf"), device=queries_T.device)
+    for r in range(0, d.shape[0], rows):
+        sim = torch.mm(d[r : r + rows], queries_T, out=buffer[: min(rows, d.shape[0] - r)])
+        if mask is not None:
+            sim.index_fill_(0, (~mask[r : r + rows]).nonzero().squeeze(1), float("-inf"))
+        best = torch.maximum(best, sim.amax(dim=0).to(torch.float32))
+    return best
+
+
+def length_groups(lengths: Sequence[int], dim: int, pad_bytes: int, element_size: int = 4) -> list[list[int]]:
+    """Documents grouped for padding: positions, longest first, cut into groups whose padded batch
+    ``(group size, its longest length, dim)`` stays within ``pad_bytes`` (a document bigger than that
+    alone makes a group of one: its own vectors, never padded)."""
+    if pad_bytes < 1:
+        raise ValueError(f"pad_bytes must be a positive number of bytes, got {pad_bytes}.")
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    groups: list[list[int]] = []
+    for i in order:
+        if groups and (len(groups[-1]) + 1) * lengths[groups[-1][0]] * dim * element_size <= pad_bytes:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _scores_by_length(Q, q_mask, docs: Sequence[torch.Tensor], chunk_bytes: int, pad_bytes: int) -> torch.Tensor:
+    """:func:`maxsim_scores` for a list of documents: each length group padded and scored on its own."""
+    if len(docs) == 0:
+        raise ValueError("D is an empty list: pass at least one (L, dim) tensor of document token vectors.")
+    for i, v in enumerate(docs):
+        check_tokens(v, f"D[{i}]")
+    out = torch.empty((Q.shape[0], len(docs)), dtype=torch.float32)
+    for group in length_groups([len(v) for v in docs], docs[0].shape[1], pad_bytes, docs[0].element_size()):
+        D, d_mask = pad([docs[i] for i in group])
+        out[:, group] = maxsim_scores(Q, D, q_mask, d_mask if len(group) > 1 else None, chunk_bytes)
     return out
 
 

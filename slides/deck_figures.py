@@ -116,6 +116,22 @@ def full_sets() -> Figure:
     return plots.grouped_bar_compare(tables, "ndcg@10", title="Full test sets, nDCG@10", ylim=(0, 0.85)).figure
 
 
+def length_curve() -> Figure:
+    """``benchmarks/README.md``, long documents: the length stress (nDCG@10 against k abstracts joined),
+    read from the run's own output (``benchmarks/long_docs_results.jsonl``), not recomputed."""
+    from lateint.lessons.long_docs import plot_length_curve
+
+    rows = [json.loads(line) for line in (ROOT / "benchmarks" / "long_docs_results.jsonl").read_text().splitlines() if line]
+    curves: dict[str, list[tuple[int, float]]] = {}
+    for row in rows:
+        if row["part"] == "stress":
+            curves.setdefault(row["strategy"], []).append((row["k"], row["ndcg@10"]))
+    fig, ax = plt.subplots(figsize=(9, 5))
+    plot_length_curve(curves, title="SciFact, every document = k abstracts joined", ax=ax)
+    fig.tight_layout()
+    return fig
+
+
 def _probe_figure(probe: Callable, title: str) -> Figure:
     from lateint.lessons.failures import plot_outcomes, probe_outcomes
 
@@ -152,6 +168,7 @@ FIGURES: dict[str, Callable[[], Figure]] = {
     "needle": needle,
     "limit": limit,
     "full_sets": full_sets,
+    "length_curve": length_curve,
     "negation": negation,
     "multihop": multihop,
 }

@@ -112,3 +112,19 @@ def test_found_share_counts_the_reference_documents_found_over_all_queries():
     hits = [[("b", 9.0), ("x", 1.0)], [("d", 2.0), ("c", 1.0)]]  # order and scores do not matter
     assert found_share(hits, reference) == 3 / 4
     assert found_share(reference, reference) == 1.0
+
+
+def test_long_doc_footprint_rows_relative_to_maxsim_over_whole_documents():
+    from lateint.lessons.cost import format_footprint, long_doc_footprint
+    from lateint.lessons.long_docs import Measured
+
+    ds = BeirDataset("t", {"a": {"title": "", "text": "x"}, "b": {"title": "", "text": "y"}}, {"q": "x"}, {"q": {"a": 1}})
+    good, bad = torch.tensor([[2.0, 1.0]]), torch.tensor([[1.0, 2.0]])
+    measured = {"MaxSim, whole document": Measured(good, 300.0, 4.0), "chunks of 64 tokens": Measured(bad, 5.0, 1.0),
+                "BM25, whole text": Measured(good, 0.0, float("nan"))}
+    table = long_doc_footprint(ds, measured)
+    assert list(table) == ["MaxSim, whole document", "chunks of 64 tokens"]  # BM25 stores no vectors
+    chunks = table["chunks of 64 tokens"]
+    assert chunks["bytes/doc"] == 5 * 384 * 4 and chunks["x pooled bytes"] == 5 and chunks["docs/s"] == 2
+    assert chunks["of MaxSim"] == pytest.approx(chunks["ndcg@10"]) and chunks["ndcg@10"] < 1  # MaxSim is perfect here
+    assert "chunks of 64 tokens" in format_footprint(table)

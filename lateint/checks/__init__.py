@@ -27,8 +27,8 @@ A check
 A function left as the exercise's ``...`` placeholder returns ``None``; the check then
 says so, which is the error the unanswered exercise notebooks show (nbval expects it).
 
-Layout: ``lesson00.py`` ... ``lesson07.py`` hold each exercise's checks and hidden inputs,
-``harness.py`` what they share (:class:`Case`, running, judging, the plain-words verdicts).
+Layout: ``lesson00.py`` ... ``lesson07.py`` (and ``lesson01b.py``) hold each exercise's checks and hidden
+inputs, ``harness.py`` what they share (:class:`Case`, running, judging, the plain-words verdicts).
 The lessons' own tolerance checks, :func:`lateint.expect.expect`, are core (the core may use
 them; re-exported here). :func:`suite_of` hands a check's cases to a grader (``lateint.grade``)
 without running anything.
@@ -38,6 +38,7 @@ from ..expect import ExpectationFailed, expect
 from .harness import CheckFailed, Suite, suite_of
 from .lesson00 import check_cosine_scores, check_ndcg_at_10
 from .lesson01 import check_embed_pooled, check_mean_pool, check_needle_curve
+from .lesson01b import check_best_chunk_scores, check_top_documents
 from .lesson02 import check_best_matches, check_maxsim, check_maxsim_batched
 from .lesson03 import check_encode_queries_batched, check_rerank
 from .lesson04 import check_held_out_alpha, check_pieces_per_word, check_recall_at_k, check_rrf
@@ -51,6 +52,7 @@ __all__ = [
     "expect",
     "Suite",
     "suite_of",
+    "check_best_chunk_scores",
     "check_best_matches",
     "check_contrastive_loss",
     "check_cosine_scores",
@@ -70,5 +72,6 @@ __all__ = [
     "check_rerank",
     "check_rrf",
     "check_storage_bytes",
+    "check_top_documents",
     "check_token_pooling",
 ]

@@ -9,6 +9,9 @@ lesson                                   modules
                                          "needle" fact); pooled and MaxSim search side by side is
                                          core: :mod:`lateint.side_by_side`
 01 one vector dilutes                    :mod:`~lateint.lessons.needle` (the needle-in-a-haystack curve)
+01b or chunks                           :mod:`~lateint.lessons.long_docs` (truncation fact, the length stress,
+                                         every long-document strategy measured); core: :mod:`lateint.windows`,
+                                         :mod:`lateint.chunking`
 02 MaxSim by hand                        :mod:`~lateint.lessons.ablation` (normalisation, special tokens,
                                          skiplists)
 03 ColBERT in practice                   :mod:`~lateint.lessons.colbertize` (ColBERT's mechanics on any

@@ -37,6 +37,7 @@ __all__ = [
     "best_of",
     "footprint",
     "format_footprint",
+    "long_doc_footprint",
     "candidate_sweep",
     "plot_footprint",
     "plot_candidates",
@@ -115,6 +116,26 @@ def footprint(
         row["of MaxSim"] = row["ndcg@10"] / reference if reference else float("nan")
     return {label: {k: row[k] for k in ("vectors/doc", "bytes/doc", "x pooled bytes", "ndcg@10", "of MaxSim")}
             for label, row in table.items()}
+
+
+def long_doc_footprint(ds, measured: Mapping[str, object], reference: str = "MaxSim, whole document") -> dict[str, dict[str, float]]:
+    """:func:`footprint`'s columns for the long-document strategies (chunks, cram, whole documents), plus their
+    encoding cost: ``{label: {"vectors/doc", "bytes/doc", "x pooled bytes", "ndcg@10", "of MaxSim", "docs/s"}}``.
+
+    ``measured``: :func:`lateint.lessons.long_docs.measure_strategies`'s result on ``ds``; ``"of MaxSim"`` is
+    relative to ``reference`` (MaxSim over whole documents). BM25 stores no vectors and is left out.
+    """
+    reference_ndcg = ndcg_at_10(ds, measured[reference].scores)
+    table = {}
+    for label, m in measured.items():
+        if not m.vectors_per_doc:
+            continue
+        score = ndcg_at_10(ds, m.scores)
+        table[label] = {"vectors/doc": m.vectors_per_doc, "bytes/doc": m.bytes_per_doc,
+                        "x pooled bytes": m.bytes_per_doc / (m.dim * 4), "ndcg@10": score,
+                        "of MaxSim": score / reference_ndcg if reference_ndcg else float("nan"),
+                        "docs/s": len(ds.doc_ids) / m.seconds}
+    return table
 
 
 def format_footprint(table: Mapping[str, Mapping[str, float]]) -> str:
