@@ -21,9 +21,9 @@ from typing import Callable, Sequence
 
 import torch
 
-from .encoders import _check_texts
+from .encoders import check_texts
 from .evaluate import top_k
-from .index import _Index
+from .index import Index
 from .maxsim import cosine_scores
 
 __all__ = ["Chunk", "chunk_spans", "token_chunks", "sentence_chunks", "best_chunk", "best_chunk_fast", "ChunkIndex"]
@@ -88,7 +88,7 @@ def token_chunks(encoder, texts: Sequence[str], size: int, overlap: int = 0) -> 
     A chunk's text is the document's characters from its first token to its last (whitespace and case
     as in the document). Returns the chunks of all documents, document by document, in order.
     """
-    texts = _check_texts(texts)
+    texts = check_texts(texts)
     chunk_spans(1, size, overlap)  # checks size and overlap even for short texts
     out = []
     for d, (text, offs) in enumerate(zip(texts, _offsets(encoder, texts))):
@@ -117,7 +117,7 @@ def split_sentences(text: str, language: str = "en") -> list[tuple[int, int]]:
 def sentence_chunks(encoder, texts: Sequence[str], max_tokens: int = 128, language: str = "en") -> list[Chunk]:
     """Every document cut at sentence ends: consecutive sentences packed into chunks of at most
     ``max_tokens`` tokens; a sentence longer than ``max_tokens`` alone is cut into token chunks."""
-    texts = _check_texts(texts)
+    texts = check_texts(texts)
     chunk_spans(1, max_tokens, 0)
     out = []
     for d, (text, offs) in enumerate(zip(texts, _offsets(encoder, texts))):
@@ -185,7 +185,7 @@ def best_chunk_fast(chunk_scores: torch.Tensor, chunk_doc: Sequence[int], n_docs
 Chunker = Callable[[object, Sequence[str]], list[Chunk]]
 
 
-class ChunkIndex(_Index):
+class ChunkIndex(Index):
     """One pooled vector per chunk; documents scored by their best chunk (cosine).
 
     Args:

@@ -157,12 +157,12 @@ class Encoder:
         (what the transformer sees) and ``keep`` ``(n, L)`` bool: which output
         vectors are kept for MaxSim.
         """
-        return self._batch(self._split(_check_texts(texts)), is_query)
+        return self._batch(self._split(check_texts(texts)), is_query)
 
     def token_counts(self, texts: Sequence[str], is_query: bool = False) -> list[int]:
         """How many tokens each text takes before truncation, special and marker tokens included:
         compare with ``format.query_length`` (queries) or ``format.doc_length`` (documents)."""
-        return self._counts(self._split(_check_texts(texts)), is_query)
+        return self._counts(self._split(check_texts(texts)), is_query)
 
     def warn_if_truncated(self, texts: Sequence[str], is_query: bool) -> list[int]:
         """Token counts of each text (:meth:`token_counts`); warns (``UserWarning``) when some
@@ -255,7 +255,7 @@ class Encoder:
         show_progress: bool | None = None,
         normalize: bool | None = None,
     ) -> list[torch.Tensor]:
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         normalize = self.normalize if normalize is None else normalize
         bs = batch_size or self.batch_size
         if bs < 1:
@@ -382,7 +382,8 @@ def model_folder(name_or_path: str | os.PathLike | None = None) -> Path:
 # --------------------------------------------------------------------- helpers
 
 
-def _check_texts(texts: Sequence[str]) -> list[str]:
+def check_texts(texts: Sequence[str]) -> list[str]:
+    """``texts`` as a list of strings, or a clear error (one string, not a sequence, empty or whitespace-only texts)."""
     if isinstance(texts, str):
         raise TypeError("Expected a list of strings, got one string: wrap it in a list, e.g. encode_documents([text]).")
     if texts is None or not hasattr(texts, "__len__"):

@@ -173,7 +173,9 @@ def _scores_by_length(Q, q_mask, docs: Sequence[torch.Tensor], chunk_bytes: int,
     return out
 
 
-class _Index:
+class Index:
+    """What every index shares: ``doc_ids`` in order, ``search`` / ``run`` / ``hits`` over a subclass's ``scores``."""
+
     kind = ""
 
     def __init__(self, doc_ids: Sequence[str]) -> None:
@@ -219,7 +221,7 @@ class _Index:
         raise NotImplementedError
 
 
-class MaxSimIndex(_Index):
+class MaxSimIndex(Index):
     """Every document's token vectors, scored against a query by MaxSim.
 
     Stored flat: ``vectors`` ``(total_tokens, dim)`` and ``lengths`` ``(nd,)``.
@@ -299,7 +301,7 @@ class MaxSimIndex(_Index):
         return {"vectors": self.vectors.contiguous(), "lengths": self.lengths}
 
 
-class PooledIndex(_Index):
+class PooledIndex(Index):
     """One vector per document ``(nd, dim)``, scored by cosine similarity."""
 
     kind = "pooled"

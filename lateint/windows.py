@@ -31,7 +31,7 @@ from typing import Sequence
 
 import torch
 
-from .encoders import _check_texts
+from .encoders import check_texts
 
 __all__ = ["window_spans", "window_owners", "encode_whole", "encode_cram", "default_window"]
 
@@ -109,7 +109,7 @@ def encode_whole(
         batch_size: windows per forward pass (default: the encoder's); bounds the memory.
         normalize: L2-normalise the vectors (default: the encoder's setting).
     """
-    texts = _check_texts(texts)
+    texts = check_texts(texts)
     room = default_window(encoder)
     window = room if window is None else window
     if isinstance(window, int) and window > room:
