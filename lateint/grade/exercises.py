@@ -166,7 +166,8 @@ def find_submissions(folder: str | Path, exercises: dict[str, Exercise]) -> list
     submissions = []
     for path, refused in _walk(folder):
         relative = path.relative_to(folder)
-        student = relative.parts[0] if len(relative.parts) > 1 else path.stem
+        named = identify({}, path.name, exercises)  # by its file name only, for a file that is not read
+        student = relative.parts[0] if len(relative.parts) > 1 else _student_from_file_name(path.stem, named)
         if refused:
             submissions.append(Submission(path, student, b"", None, f"refused: {refused}"))
             continue
