@@ -188,7 +188,7 @@ CHEAT = (
 )
 
 
-MARK = "lateint-planted"  # every file a hostile notebook tries to leave outside its sandbox has this in its name
+MARK = "lateint-escaped"  # every file a hostile notebook tries to leave outside its sandbox has this in its name
 AFTER_TASK_1 = "checks.check_maxsim("
 AFTER_TASK_3 = "checks.check_best_matches("
 

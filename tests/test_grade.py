@@ -217,6 +217,7 @@ def row(rows, student, exercise, task):
 # ----------------------------------------------------------------- the planted folder
 
 
+@pytest.mark.slow
 def test_every_task_gets_its_expected_verdict(graded):
     wrong = []
     for p in graded["planted"]:
@@ -229,6 +230,7 @@ def test_every_task_gets_its_expected_verdict(graded):
     assert not wrong, "\n".join(wrong)
 
 
+@pytest.mark.slow
 def test_every_notebook_gets_its_expected_row(graded):
     wrong = []
     for p in graded["planted"]:
@@ -239,12 +241,14 @@ def test_every_notebook_gets_its_expected_row(graded):
     assert not wrong, "\n".join(wrong)
 
 
+@pytest.mark.slow
 def test_every_mistake_of_check_maxsim_is_planted_and_named(graded):
     diagnoses = {d for case in checks.suite_of(checks.check_maxsim).cases for d in case.mistakes}
     named = {row(graded["rows"], f"mistake{i}", "02_maxsim_by_hand", "maxsim_pair").message for i in range(1, 6)}
     assert all(any(d in message for message in named) for d in diagnoses), (diagnoses, named)
 
 
+@pytest.mark.slow
 def test_nothing_outside_the_sandbox_changed(graded):
     before, after = graded["grader"]
     assert after == before, "the grader's files changed: " + str(sorted(set(before.items()) ^ set(after.items()))[:5])
@@ -256,22 +260,26 @@ def test_nothing_outside_the_sandbox_changed(graded):
     assert graded["shm"] == set(), "a System V shared memory segment outlived its notebook"
 
 
+@pytest.mark.slow
 def test_no_notebook_reached_a_unix_socket(graded):
     """The socketeer connects to a world-writable socket on the host and to an abstract one: neither hears it."""
     assert graded["heard"] == []
 
 
+@pytest.mark.slow
 def test_no_notebook_read_a_classmate_or_the_solutions(graded):
     """The snooper runs alice's (0644) function cells, or the solutions': it must not find them (see expected)."""
     rows = [r for r in graded["rows"] if r.student == "snooper" and r.task != "notebook"]
     assert [r.verdict for r in rows] == ["unanswered"] * 3 + ["0/5"]
 
 
+@pytest.mark.slow
 def test_the_grader_holds_little_of_what_a_notebook_sends(graded):
     """The flooder writes 400 MB to the result channel: the grader reads at most channel_mb of it, in chunks."""
     assert graded["memory"] < 200 * 2**20, f"the grader's memory grew by {graded['memory'] / 2**20:.0f} MiB"
 
 
+@pytest.mark.slow
 def test_links_and_pipes_are_refused_not_followed(graded):
     rows = {r.student: r for r in graded["rows"] if r.task == "notebook" and r.verdict == "refused"}
     assert set(rows) == {"linker", "rootfile", "pipe"}, rows
@@ -280,6 +288,7 @@ def test_links_and_pipes_are_refused_not_followed(graded):
     assert not any("root only" in r.message for r in graded["rows"])
 
 
+@pytest.mark.slow
 def test_what_the_instructor_reads_is_escaped(graded):
     """No terminal escape in the rows or the summary; a name that looks like a formula is text in the CSV."""
     text = summary(graded["rows"])
@@ -291,6 +300,7 @@ def test_what_the_instructor_reads_is_escaped(graded):
     assert "mallory\\xff" in {line[0] for line in table}  # the byte that was not UTF-8, written as \xff
 
 
+@pytest.mark.slow
 def test_the_csv_holds_the_rows_and_a_total_per_student(graded):
     with open(graded["out"], newline="", encoding="utf-8") as f:
         table = list(csv.DictReader(f))
@@ -492,6 +502,7 @@ def test_codec_round_trips_plain_data_only():
             decode(bad)
 
 
+@pytest.mark.slow
 def test_the_sandbox_is_offline_unprivileged_and_alone():
     """A notebook's function reports what it can reach; the grader reads its answer back as plain data.
 

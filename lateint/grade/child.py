@@ -1,15 +1,14 @@
 """Inside the sandbox: run ONE submitted notebook, then call its functions on the hidden inputs.
 
 Started by :mod:`lateint.grade.sandbox` as
-``python -I -m lateint.grade.child NOTEBOOK INPUTS FD LIMITS [JAIL]``, in a fresh process. It
+``python -I -m lateint.grade.child NOTEBOOK INPUTS FD LIMITS``, in a fresh process (or by
+:mod:`lateint.grade.jail`, once it has set up the sandbox's view of the files). It
 
 0. lowers its own resource limits to LIMITS (JSON of :class:`lateint.grade.sandbox.Limits`),
    soft and hard, so the student's code cannot raise them again;
 1. reads INPUTS, a JSON list of ``{"check", "function", "cases": [args, ...]}`` with each
-   case's arguments encoded by :func:`lateint.grade.codec.encode`, and NOTEBOOK, before any
-   student code runs; with JAIL (JSON, see :func:`lateint.grade.jail.enter`) it then sets up
-   its private view of the files, drops to an unprivileged user and works on a copy of
-   NOTEBOOK in a private folder;
+   case's arguments encoded by :func:`lateint.grade.codec.encode` (``fd:N``: from that file
+   descriptor), and NOTEBOOK, before any student code runs;
 2. runs every code cell of NOTEBOOK in order in IPython's shell (the one a Jupyter
    kernel runs cells in, so ``%magics`` and ``!commands`` work), carrying on after a
    cell raises, as ``jupyter nbconvert --execute --allow-errors`` would;
@@ -90,11 +89,9 @@ def run_below_init(fd: int) -> None:
     os._exit(128 - code if code < 0 else code)
 
 
-def main(notebook: str, inputs: str, fd: int, limits: dict, jail: dict | None = None) -> None:
+def main(notebook: str, inputs: str, fd: int, limits: dict) -> None:
     limit_resources(limits)
-    if jail is not None:
-        _enter_and_restart(notebook, inputs, fd, limits, jail)
-    if inputs.startswith("fd:"):  # from the first stage, below: read, then closed
+    if inputs.startswith("fd:"):  # from the jail's first stage (lateint.grade.jail): read, then closed
         with os.fdopen(int(inputs[3:]), "rb") as f:
             tasks = json.load(f)
     else:
@@ -172,43 +169,5 @@ def main(notebook: str, inputs: str, fd: int, limits: dict, jail: dict | None = 
     os._exit(0)  # skip atexit handlers and threads the notebook may have left behind
 
 
-def _enter_and_restart(notebook: str, inputs: str, fd: int, limits: dict, jail: dict) -> None:
-    """First stage, as root in the new namespaces: read the files, enter the jail, start Python afresh in it.
-
-    Python restarts (same process, ``execv``) as the unprivileged user, so it finds its own
-    library files with that user's rights; the hidden inputs go through a memory file
-    descriptor, not a file the notebook could read, and the notebook's copy is in its folder.
-    """
-    from .jail import WORK, drop, enter
-
-    with open(inputs, "rb") as f:
-        hidden = f.read()
-    with open(notebook, "rb") as f:
-        source = f.read()
-    enter(jail)  # from here on: a private, read-only view of the files, as an unprivileged user
-    with open(os.path.join(WORK, "submission.ipynb"), "wb") as f:
-        f.write(source)
-    memory = os.memfd_create("inputs")
-    os.write(memory, hidden)
-    os.lseek(memory, 0, os.SEEK_SET)
-    os.set_inheritable(memory, True)
-    command = [*drop(jail.get("uid"), jail.get("gid")), sys.executable, "-I", "-B", "-m", "lateint.grade.child",
-               os.path.join(WORK, "submission.ipynb"), f"fd:{memory}", str(fd), json.dumps(limits)]  # fmt: skip
-    os.execv(command[0], command)
-
-
-def probe(jail: dict) -> None:
-    """Set up the jail as for a notebook, then import, as its user, what a notebook's run needs (exit 1 if not)."""
-    from .jail import drop, enter
-
-    enter(jail)
-    code = "import IPython, lateint.grade.child, lateint.grade.codec"  # codec: torch, numpy, safetensors
-    command = [*drop(jail.get("uid"), jail.get("gid")), sys.executable, "-I", "-B", "-c", code]
-    os.execv(command[0], command)
-
-
 if __name__ == "__main__":
-    if sys.argv[1] == "--probe":
-        probe(json.loads(sys.argv[2]))
-    else:
-        main(sys.argv[1], sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4]), *map(json.loads, sys.argv[5:6]))
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4]))

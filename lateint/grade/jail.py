@@ -1,8 +1,9 @@
 """Inside the sandbox's fresh namespaces, before any student code: a private view of the files, then no rights.
 
-:mod:`lateint.grade.child` calls :func:`enter` first thing when the grader started it in
-new mount, network, PID and IPC namespaces (util-linux ``unshare``), as root (or as the
-root of a new user namespace). In that mount namespace only, and in this order, it
+The grader starts this file as a script (``python -I -B jail.py NOTEBOOK INPUTS FD LIMITS
+JAIL``: standard library only, so it starts fast) in new mount, network, PID and IPC
+namespaces (util-linux ``unshare``), as root (or as the root of a new user namespace).
+It reads NOTEBOOK and INPUTS, then :func:`enter`, in that mount namespace only, in this order,
 
 1. hides what the notebook must not read: the other submissions, the solutions, the
    grades being written (an empty read-only folder over each folder, ``/dev/null`` over
@@ -13,8 +14,10 @@ root of a new user namespace). In that mount namespace only, and in this order, 
 3. mounts one private ``tmpfs`` of ``disk_mb`` MiB on ``/tmp`` and binds folders of it on
    ``/var/tmp`` and ``/dev/shm``: everything the notebook writes, temporary files and shared
    memory included, counts against that one size and vanishes with the namespace;
-4. with a ``uid``: the child then starts Python afresh as that user and group, through
-   :func:`drop` (no supplementary groups, no capabilities, ``no_new_privs``).
+4. then :func:`main` starts :mod:`lateint.grade.child` in the same process (``execv``), as
+   JAIL's ``uid`` and ``gid`` if it names one, through :func:`drop` (no supplementary
+   groups, no capabilities, ``no_new_privs``), on a copy of NOTEBOOK in its folder, with
+   the hidden INPUTS in a memory file descriptor (no file the notebook could read).
 
 Nothing here is reachable by the student's code, which starts after that.
 """
@@ -22,8 +25,10 @@ Nothing here is reachable by the student's code, which starts after that.
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import shutil
+import sys
 
 __all__ = ["WORK", "enter"]
 
@@ -104,3 +109,36 @@ def enter(jail: dict) -> None:
     if jail.get("uid") is not None:
         os.chown(WORK, jail["uid"], jail["gid"])
     os.chdir(WORK)
+
+
+def main(notebook: str, inputs: str, fd: str, limits: str, jail: dict) -> None:
+    """Step 4 of the module docstring: read the files, enter the jail, start the child as its user."""
+    with open(inputs, "rb") as f:
+        hidden = f.read()
+    with open(notebook, "rb") as f:
+        source = f.read()
+    enter(jail)
+    with open(os.path.join(WORK, "submission.ipynb"), "wb") as f:
+        f.write(source)
+    memory = os.memfd_create("inputs", 0)
+    os.set_inheritable(memory, True)  # the child reads it, then closes it
+    os.write(memory, hidden)
+    os.lseek(memory, 0, os.SEEK_SET)
+    command = [*drop(jail.get("uid"), jail.get("gid")), sys.executable, "-I", "-B", "-m", "lateint.grade.child",
+               os.path.join(WORK, "submission.ipynb"), f"fd:{memory}", fd, limits]  # fmt: skip
+    os.execv(command[0], command)
+
+
+def probe(jail: dict) -> None:
+    """Enter the jail as for a notebook, then import, as its user, what a notebook's run needs (exit 1 if not)."""
+    enter(jail)
+    code = "import IPython, lateint.grade.child, lateint.grade.codec"  # codec: torch, numpy, safetensors
+    command = [*drop(jail.get("uid"), jail.get("gid")), sys.executable, "-I", "-B", "-c", code]
+    os.execv(command[0], command)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--probe":
+        probe(json.loads(sys.argv[2]))
+    else:
+        main(*sys.argv[1:5], json.loads(sys.argv[5]))

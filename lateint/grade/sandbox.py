@@ -117,8 +117,10 @@ class Outcome:
         return any(e.get("done") is True for e in self.events)
 
 
-def _child_command(limits: Limits, *args: str) -> list[str]:
-    return [sys.executable, "-I", "-B", "-m", "lateint.grade.child", *args]
+def _child_command(*args: str, jail: bool = False) -> list[str]:
+    """The child's command line; with ``jail``, through the jail's first stage (a script: it starts fast)."""
+    start = [str(Path(__file__).with_name("jail.py"))] if jail else ["-m", "lateint.grade.child"]
+    return [sys.executable, "-I", "-B", *start, *args]
 
 
 NOT_ROOT = "without root, notebooks run as the grader's own user and can read every file that user can read"
@@ -206,7 +208,7 @@ def isolation() -> Isolation:
         if candidate.jail:
             uid = _fresh_uid() if candidate.jail == "root" else None
             jail = {"hide": [], "disk_mb": 64, "uid": uid, "gid": uid}
-            command = [*candidate.prefix, *_child_command(Limits(), "--probe", json.dumps(jail))]
+            command = [*candidate.prefix, *_child_command("--probe", json.dumps(jail), jail=True)]
         else:
             command = [*candidate.prefix, sys.executable, "-I", "-c", "import lateint.grade.child"]
         try:
@@ -380,7 +382,9 @@ def _run(
         proc = subprocess.Popen(
             [
                 *how.prefix,
-                *_child_command(limits, *args, str(write_fd), json.dumps(_child_limits(limits, how)), *([jail] if jail else [])),
+                *_child_command(
+                    *args, str(write_fd), json.dumps(_child_limits(limits, how)), *([jail] if jail else []), jail=bool(jail)
+                ),
             ],
             cwd=cwd,
             env=_environment(work),
