@@ -262,21 +262,17 @@ def _sockets(path: str, abstract: str) -> str:
 
 
 FORK_BOMB = (
-    "import os, signal\n"
+    "import subprocess\n"
     "children = []\n"
     "try:\n"
     "    for _ in range(400):  # the test's limit is 64 processes\n"
-    "        pid = os.fork()\n"
-    "        if pid == 0:\n"
-    "            signal.pause()\n"
-    "            os._exit(0)\n"
-    "        children.append(pid)\n"
+    "        children.append(subprocess.Popen(['sleep', '600']))\n"
     "except OSError as e:\n"
     "    raise BlockingIOError(f'stopped after {len(children)} processes: {e}')\n"
     "finally:\n"
-    "    for pid in children:\n"
-    "        os.kill(pid, signal.SIGKILL)\n"
-    "        os.waitpid(pid, 0)\n"
+    "    for child in children:\n"
+    "        child.kill()\n"
+    "        child.wait()\n"
 )
 FLOOD = (
     "import os, sys\n"
