@@ -25,8 +25,6 @@ import secrets
 import shutil
 import socket
 import stat
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -294,7 +292,8 @@ def test_what_the_instructor_reads_is_escaped(graded):
     text = summary(graded["rows"])
     assert "\x1b" not in text and all("\x1b" not in v for r in graded["rows"] for v in dataclasses.astuple(r))
     assert "=2+3/02_maxsim_by_hand.ipynb: crashed: crashed: SystemError: \\x1b[2J" in text
-    table = list(csv.reader(open(graded["out"], newline="", encoding="utf-8")))
+    with open(graded["out"], newline="", encoding="utf-8") as f:
+        table = list(csv.reader(f))
     assert ["'=2+3", "02_maxsim_by_hand", "notebook"] == table[[r[0] for r in table].index("'=2+3")][:3]
     assert not any(cell.startswith(("=", "+", "-", "@")) for line in table for cell in line)
     assert "mallory\\xff" in {line[0] for line in table}  # the byte that was not UTF-8, written as \xff
@@ -304,7 +303,7 @@ def test_what_the_instructor_reads_is_escaped(graded):
 def test_the_csv_holds_the_rows_and_a_total_per_student(graded):
     with open(graded["out"], newline="", encoding="utf-8") as f:
         table = list(csv.DictReader(f))
-    safe = lambda cell: "'" + cell if cell.startswith(("=", "+", "-", "@")) else cell  # noqa: E731
+    safe = lambda cell: "'" + cell if cell.startswith(("=", "+", "-", "@")) else cell
     assert [tuple(r.values()) for r in table] == [
         tuple(map(safe, (r.student, r.exercise, r.task, r.verdict, r.message, r.file))) for r in graded["rows"]
     ]
@@ -609,6 +608,7 @@ def test_grades_survive_a_killed_grader_and_a_rerun_resumes(tmp_path, monkeypatc
     assert grade_cli([str(tmp_path / "subs"), "--out", str(out), "--time-limit", "30"]) == 0 and len(seen) == 3
 
 
+@pytest.mark.slow
 def test_the_grader_says_what_isolation_remains(tmp_path, capsys, monkeypatch):
     (tmp_path / "dan").mkdir()
     (tmp_path / "dan" / "homework.ipynb").write_text(json.dumps({"cells": [], "metadata": {}}))
@@ -616,7 +616,7 @@ def test_the_grader_says_what_isolation_remains(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     how = isolation()
     assert f"sandbox: {how.description}" in err and f"not isolated: {how.missing}" in err
-    import lateint.grade.sandbox as sandbox
+    from lateint.grade import sandbox
 
     monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)  # what an instructor's laptop says (no root)
     isolation.cache_clear()

@@ -79,8 +79,7 @@ class Ledger:
         with open(tmp, "w", encoding="utf-8") as f:
             os.chmod(tmp, 0o600)
             f.write(json.dumps({"settings": self.settings}) + "\n")
-            for k, rows in self.graded.items():
-                f.write(_line(k, rows))
+            f.writelines(_line(k, rows) for k, rows in self.graded.items())
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)

@@ -31,7 +31,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
