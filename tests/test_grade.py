@@ -25,6 +25,8 @@ import secrets
 import shutil
 import socket
 import stat
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -647,3 +649,44 @@ def test_a_notebook_the_grader_cannot_run_is_recorded_and_grading_goes_on(tmp_pa
         ("ben", "total", "0/2"),
     ]
     assert rows[0].message == "the grader could not run this notebook: OSError: [Errno 28] No space left on device"
+
+
+def sandbox_pids() -> set[int]:
+    """The processes running as a sandbox's fresh user id."""
+    found = set()
+    for entry in os.scandir("/proc"):
+        try:
+            if entry.name.isdigit() and FRESH_UIDS[0] <= entry.stat().st_uid < FRESH_UIDS[0] + FRESH_UIDS[1]:
+                found.add(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.slow
+def test_a_killed_grader_takes_its_sandboxes_with_it(tmp_path):
+    """SIGKILL the grader while a notebook sleeps in its sandbox: nothing of the sandbox is left running."""
+    if isolation().jail != "root":
+        pytest.skip("the fresh user ids (and this check) need root")
+    script = tmp_path / "grader.py"
+    script.write_text(
+        "import json\n"
+        "from lateint.grade.sandbox import Limits, run_notebook\n"
+        "cell = {'cell_type': 'code', 'source': 'import time\\nwhile True: time.sleep(1)', 'metadata': {}}\n"
+        "run_notebook(json.dumps({'cells': [cell], 'metadata': {}}).encode(), '[]', Limits(seconds=300))\n"
+    )
+    before = sandbox_pids()
+    grader = subprocess.Popen([sys.executable, str(script)])
+    try:
+        deadline = time.monotonic() + 120
+        while not (sandbox_pids() - before) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        started = sandbox_pids() - before
+        assert started, "the sandbox did not start"
+    finally:
+        grader.kill()
+        grader.wait()
+    deadline = time.monotonic() + 20
+    while started & sandbox_pids() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not started & sandbox_pids(), "the sandbox outlived the grader"

@@ -88,17 +88,20 @@ def private_temp(disk_mb: int) -> None:
     os.mkdir(WORK, 0o700)
 
 
-def drop(uid: int | None, gid: int | None) -> list[str]:
-    """The command prefix that starts a program as ``uid``/``gid`` for good (nothing with ``uid`` None).
+def drop(jail: dict) -> list[str]:
+    """The command prefix that starts a program as the jail's ``uid``/``gid`` for good (nothing without a uid).
 
     util-linux ``setpriv``: no supplementary groups, no capabilities, and ``no_new_privs`` so
     no set-uid program gives them back. (It keeps its rights until it starts the program, so
     the program itself may sit in a folder only root can enter, as a pyenv Python in /root.)
+    With ``pdeathsig``, the program is killed when the process that started the sandbox dies
+    (changing user clears what ``unshare --kill-child`` set).
     """
-    if uid is None:
+    if jail.get("uid") is None:
         return []
-    return [shutil.which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
-            "--no-new-privs"]  # fmt: skip
+    uid, gid = jail["uid"], jail["gid"]
+    setpriv = [shutil.which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
+    return [*setpriv, "--no-new-privs", *(["--pdeathsig", "KILL"] if jail.get("pdeathsig") else [])]
 
 
 def enter(jail: dict) -> None:
@@ -124,7 +127,7 @@ def main(notebook: str, inputs: str, fd: str, limits: str, jail: dict) -> None:
     os.set_inheritable(memory, True)  # the child reads it, then closes it
     os.write(memory, hidden)
     os.lseek(memory, 0, os.SEEK_SET)
-    command = [*drop(jail.get("uid"), jail.get("gid")), sys.executable, "-I", "-B", "-m", "lateint.grade.child",
+    command = [*drop(jail), sys.executable, "-I", "-B", "-m", "lateint.grade.child",
                os.path.join(WORK, "submission.ipynb"), f"fd:{memory}", fd, limits]  # fmt: skip
     os.execv(command[0], command)
 
@@ -133,7 +136,7 @@ def probe(jail: dict) -> None:
     """Enter the jail as for a notebook, then import, as its user, what a notebook's run needs (exit 1 if not)."""
     enter(jail)
     code = "import IPython, lateint.grade.child, lateint.grade.codec"  # codec: torch, numpy, safetensors
-    command = [*drop(jail.get("uid"), jail.get("gid")), sys.executable, "-I", "-B", "-c", code]
+    command = [*drop(jail), sys.executable, "-I", "-B", "-c", code]
     os.execv(command[0], command)
 
 

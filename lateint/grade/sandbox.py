@@ -136,11 +136,13 @@ def isolation() -> Isolation:
     setpriv = shutil.which("setpriv")
     spaces = ("--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child", "--mount-proc")
     root = os.geteuid() == 0
+    # killed with the grader: without it, a killed grader would leave its sandboxes running to their CPU limit
+    orphan = (setpriv, "--pdeathsig", "KILL") if setpriv and _has_pdeathsig(setpriv) else ()
     candidates: list[Isolation] = []
     if unshare and setpriv and root:
         candidates.append(
             Isolation(
-                (unshare, *spaces),
+                (*orphan, unshare, *spaces),
                 None,
                 None,
                 "no network, own PID/IPC/mount namespaces, every file system read-only, private /tmp, /var/tmp and "
@@ -169,7 +171,7 @@ def isolation() -> Isolation:
     if unshare and not root:
         candidates.append(
             Isolation(
-                (unshare, "--user", "--map-root-user", *spaces),
+                (*orphan, unshare, "--user", "--map-root-user", *spaces),
                 None,
                 None,
                 "no network, own PID/IPC/mount namespaces, every file system read-only, private /tmp, /var/tmp and "
@@ -233,6 +235,15 @@ def isolation() -> Isolation:
             )
         failures.append(f"{candidate.description}: {probe.stderr.strip()[-300:]}")
     raise RuntimeError(f"cannot start a grading process with {sys.executable}:\n" + "\n".join(failures))
+
+
+def _has_pdeathsig(setpriv: str) -> bool:
+    """Whether this setpriv can set the parent-death signal (util-linux 2.33 and later)."""
+    try:
+        helped = subprocess.run([setpriv, "--help"], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--pdeathsig" in helped.stdout
 
 
 def _fresh_uid() -> int:
@@ -312,7 +323,8 @@ def run_notebook(
             from .jail import WORK
 
             uid = _fresh_uid() if how.jail == "root" else None
-            jail = {"hide": [*hide, *host_sockets()], "disk_mb": limits.disk_mb, "uid": uid, "gid": uid}
+            jail = {"hide": [*hide, *host_sockets()], "disk_mb": limits.disk_mb, "uid": uid, "gid": uid,
+                    "pdeathsig": "--pdeathsig" in how.prefix}  # fmt: skip
             return _run(how, limits, args, json.dumps(jail), "/", WORK, cases)
         work = tmp / secrets.token_hex(8)  # a name other sandboxes cannot guess: tmp is not listable by them
         work.mkdir()
