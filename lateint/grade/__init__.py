@@ -143,8 +143,8 @@ def _private_paths(
         paths += [Path(out), ledger_path(out)]
     if logs is not None:
         paths.append(Path(logs))
-    paths = [os.path.abspath(p) for p in paths if os.path.lexists(p)]
-    needed = [os.path.abspath(sys.prefix), os.path.abspath(Path(__file__).parents[1])]
+    paths = [os.path.realpath(p) for p in paths if os.path.lexists(p)]  # a link is hidden where it leads
+    needed = [os.path.realpath(sys.prefix), os.path.realpath(Path(__file__).parents[1])]
     for path in paths:
         if any(os.path.commonpath([path, n]) == path for n in needed):
             raise ValueError(
