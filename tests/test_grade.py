@@ -676,7 +676,7 @@ def test_a_killed_grader_takes_its_sandboxes_with_it(tmp_path):
         "run_notebook(json.dumps({'cells': [cell], 'metadata': {}}).encode(), '[]', Limits(seconds=300))\n"
     )
     before = sandbox_pids()
-    grader = subprocess.Popen([sys.executable, str(script)])
+    grader = subprocess.Popen([sys.executable, str(script)], env=dict(os.environ, TMPDIR=str(tmp_path)))  # its copy
     try:
         deadline = time.monotonic() + 120
         while not (sandbox_pids() - before) and time.monotonic() < deadline:
