@@ -3,7 +3,10 @@
 Each planted submission is a solution notebook (``notebooks/solutions/``) or the handed-out
 exercise notebook (``notebooks/exercises/``) with a cell's source swapped or a cell added,
 written the way a student would: a planted mistake of a check, an infinite loop, a cell
-that deletes files around it, a check cell edited to always pass... ``build(folder)`` writes
+that deletes files around it, a check cell edited to always pass, and a hostile class (a
+file name that is not UTF-8, a link to the solutions, a fork bomb, a flood of the result
+channel, a notebook that copies a classmate's work, writes outside its folder, talks to a
+Unix socket, nests 1,200 folders or prints terminal escapes)... ``build(folder)`` writes
 them and returns what the grader must say about every task.
 
 To look at them, or to try the grader by hand::
@@ -15,9 +18,12 @@ To look at them, or to try the grader by hand::
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from lateint.grade.report import clean
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -38,6 +44,12 @@ class Planted:
     expected: dict[str, tuple[str, str]] = field(default_factory=dict)  # task -> (verdict, message regex)
     notebook: tuple[str, str] | None = ("ran", "")  # (verdict, message regex) of the notebook's own row; None: any
     flat: bool = False  # written as <student>_<exercise>.ipynb in the top folder, not <student>/<exercise>.ipynb
+    link: str | None = None  # written as a symbolic link to this path instead of a notebook
+
+    @property
+    def name(self) -> str:
+        """The student as the grader reports them (a byte that is not UTF-8 as \\xNN)."""
+        return clean(self.student)
 
     def build(self) -> dict:
         nb = json.loads((NOTEBOOKS / self.base / f"{self.exercise}.ipynb").read_text(encoding="utf-8"))
@@ -176,9 +188,183 @@ CHEAT = (
 )
 
 
+MARK = "lateint-escaped"  # every file a hostile notebook tries to leave outside its sandbox has this in its name
+AFTER_TASK_1 = "checks.check_maxsim("
+AFTER_TASK_3 = "checks.check_best_matches("
+
+
+def first_passes(verdict: str, says: str) -> dict[str, tuple[str, str]]:
+    """A notebook stopped after task 1: task 1 was graded as the cells ran, the other two were not."""
+    return {
+        "maxsim_pair": PASSED,
+        "maxsim_batched": (verdict, says + r".*before maxsim_batched could be checked"),
+        "best_matches": (verdict, says + r".*before best_matches could be checked"),
+    }
+
+
+def _snoop(submissions: Path) -> str:
+    """Read a classmate's notebook (or the solutions), run its function cells, copy it where others can read it."""
+    sources = [str(submissions / "alice" / "02_maxsim_by_hand.ipynb"), str(NOTEBOOKS / "solutions" / "02_maxsim_by_hand.ipynb")]
+    return (
+        "import json, shutil\n"
+        f"for source in {sources!r}:\n"
+        "    try:\n"
+        "        nb = json.load(open(source))\n"
+        "    except OSError as e:\n"
+        "        print('refused:', e)\n"
+        "        continue\n"
+        "    for cell in nb['cells']:\n"
+        "        if cell['cell_type'] == 'code' and 'def ' in ''.join(cell['source']):\n"
+        "            exec(''.join(cell['source']), globals())\n"
+        "    for place in ['/tmp', '/var/tmp', '/dev/shm']:\n"
+        "        try:\n"
+        f"            shutil.copy(source, place + '/{MARK}-copied.ipynb')\n"
+        "        except OSError as e:\n"
+        "            print('refused:', e)\n"
+    )
+
+
+def _litter(decoy: Path) -> str:
+    """Leave files in every world-writable place, fill /dev/shm (memory no limit counts), keep a SysV segment."""
+    return (
+        "import ctypes, os\n"
+        f"for place in ['/tmp', '/var/tmp', '/dev/shm', '/run/lock', {str(decoy)!r}]:\n"
+        "    try:\n"
+        f"        open(place + '/{MARK}-left', 'w').write('left behind')\n"
+        "    except OSError as e:\n"
+        "        print('refused:', e)\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        f"segment = libc.shmget({SHM_KEY}, 1 << 20, 0o1666)  # IPC_CREAT | 0666: outlives its process\n"
+        "print('shared memory segment', segment)\n"
+        "for i in range(4):  # 4 x 100 MB: past the sandbox's 256 MiB for all it writes\n"
+        f"    with open(f'/dev/shm/{MARK}-fill{{i}}', 'wb') as f:\n"
+        "        for _ in range(100):\n"
+        "            f.write(bytes(1_000_000))\n"
+    )
+
+
+SHM_KEY = 0x1A7E1A7E  # the System V shared memory key the litterer asks for
+
+
+def _sockets(path: str, abstract: str) -> str:
+    """Connect to a world-writable Unix socket on the host, and to an abstract one, and send a line."""
+    return (
+        "import socket\n"
+        f"for address in [{path!r}, {abstract!r}]:\n"
+        "    try:\n"
+        "        with socket.socket(socket.AF_UNIX) as s:\n"
+        "            s.settimeout(3)\n"
+        "            s.connect(address)\n"
+        "            s.sendall(b'hello from the sandbox\\n')\n"
+        "    except OSError as e:\n"
+        "        print('refused:', e)\n"
+    )
+
+
+FORK_BOMB = (
+    "import subprocess\n"
+    "children = []\n"
+    "try:\n"
+    "    for _ in range(400):  # the test's limit is 64 processes\n"
+    "        children.append(subprocess.Popen(['sleep', '600']))\n"
+    "except OSError as e:\n"
+    "    raise BlockingIOError(f'stopped after {len(children)} processes: {e}')\n"
+    "finally:\n"
+    "    for child in children:\n"
+    "        child.kill()\n"
+    "        child.wait()\n"
+)
+FLOOD = (
+    "import os, sys\n"
+    "fd = int(sys.argv[3])  # the result channel\n"
+    "for _ in range(20_000):  # 240 kB of small lines the grader must not keep\n"
+    "    os.write(fd, b'{\"junk\": 1}\\n')\n"
+    "chunk = b'x' * (1 << 20)\n"
+    "for _ in range(400):  # 400 MB without a newline\n"
+    "    os.write(fd, chunk)\n"
+)
+DEEP = (
+    "import os\n"
+    "for _ in range(1200):\n"
+    "    os.mkdir('deeper')\n"
+    "    os.chdir('deeper')\n"
+    "os.chdir(os.environ['HOME'])\n"
+)
+ESCAPES = (
+    "import os\n"
+    "print('SystemError: \\x1b[2J\\x1b[H\\x1b[32mall 25 notebooks ran, nothing to look at\\x1b[0m', flush=True)\n"
+    "os._exit(3)\n"
+)
+
+
+def hostile(submissions: Path, decoys: dict) -> list[Planted]:
+    """The hostile class: each tries one way through the sandbox; all but the links and the pipe are run."""
+    solutions = NOTEBOOKS / "solutions" / "02_maxsim_by_hand.ipynb"
+    return [
+        Planted(os.fsdecode(b"mallory\xff"), "02_maxsim_by_hand", "solutions", expected=ALL_PASS_02),
+        Planted(
+            "snooper",
+            "02_maxsim_by_hand",
+            "exercises",
+            cells=[(AFTER_TASK_3, _snoop(submissions))],
+            expected={"maxsim_pair": UNANSWERED, "maxsim_batched": UNANSWERED, "best_matches": UNANSWERED},
+            notebook=None,  # the exercise's check cells raise
+        ),
+        Planted(
+            "litterer",
+            "02_maxsim_by_hand",
+            "solutions",
+            cells=[(AFTER_TASK_1, _litter(decoys["folder"]))],
+            expected=ALL_PASS_02,
+            notebook=("ran with errors", r"cell 6 raised OSError: \[Errno 28\] No space left on device"),
+        ),
+        Planted(
+            "socketeer",
+            "02_maxsim_by_hand",
+            "solutions",
+            cells=[(AFTER_TASK_1, _sockets(str(decoys["socket"]), decoys["abstract"]))],
+            expected=ALL_PASS_02,
+        ),
+        Planted("linker", "02_maxsim_by_hand", "solutions", link=str(solutions), notebook=("refused", "symbolic link")),
+        Planted(
+            "rootfile",
+            "02_maxsim_by_hand",
+            "solutions",
+            link=str(decoys["secret"]),
+            flat=True,
+            notebook=("refused", "symbolic link"),
+        ),
+        Planted(
+            "forker",
+            "02_maxsim_by_hand",
+            "solutions",
+            cells=[(AFTER_TASK_1, FORK_BOMB)],
+            expected=ALL_PASS_02,
+            notebook=("ran with errors", r"cell 6 raised BlockingIOError: stopped after \d+ processes"),
+        ),
+        Planted(
+            "flooder",
+            "02_maxsim_by_hand",
+            "solutions",
+            cells=[(AFTER_TASK_1, FLOOD)],
+            expected=first_passes("crashed", "crashed: sent back more than the grader reads"),
+            notebook=("crashed", r"sent back more than the grader reads"),
+        ),
+        Planted("nester", "02_maxsim_by_hand", "solutions", cells=[(AFTER_TASK_1, DEEP)], expected=ALL_PASS_02),
+        Planted(
+            "=2+3",
+            "02_maxsim_by_hand",
+            "solutions",
+            cells=[(AFTER_TASK_1, ESCAPES)],
+            expected=first_passes("crashed", r"crashed: SystemError: \\x1b\[2J\\x1b\[H\\x1b\[32mall 25"),
+            notebook=("crashed", r"SystemError: \\x1b\[2J"),
+        ),
+    ]
+
+
 def planted(submissions: Path, out: Path, separate_user: bool = True) -> list[Planted]:
     """Every planted submission. ``submissions`` and ``out`` are where the vandal aims."""
-    after_task_1 = "checks.check_maxsim("
+    after_task_1 = AFTER_TASK_1
     return [
         Planted("alice", "02_maxsim_by_hand", "solutions", expected=ALL_PASS_02),
         Planted("alice", "00_setup", "solutions", expected=ALL_PASS_00),
@@ -220,7 +406,7 @@ def planted(submissions: Path, out: Path, separate_user: bool = True) -> list[Pl
             "02_maxsim_by_hand",
             "solutions",
             cells=[(after_task_1, "import os\nos.abort()\n")],
-            expected={t: ("crashed", r"crashed: killed by SIGABRT .* while running cell 6") for t in ALL_PASS_02},
+            expected=first_passes("crashed", r"crashed: killed by SIGABRT .* while running cell 6"),
             notebook=("crashed", r"killed by SIGABRT"),
         ),
         Planted(
@@ -228,7 +414,7 @@ def planted(submissions: Path, out: Path, separate_user: bool = True) -> list[Pl
             "02_maxsim_by_hand",
             "solutions",
             cells=[(after_task_1, "while True:\n    pass\n")],
-            expected={t: ("timed out", r"timed out after \d+ s while running cell 6") for t in ALL_PASS_02},
+            expected=first_passes("timed out", r"timed out after \d+ s while running cell 6"),
             notebook=("timed out", r"timed out after"),
         ),
         Planted(
@@ -290,13 +476,23 @@ def planted(submissions: Path, out: Path, separate_user: bool = True) -> list[Pl
     ]
 
 
-def build(folder: Path, out: Path, separate_user: bool = True) -> list[Planted]:
-    """Write every planted submission under ``folder``; return them (with their expectations)."""
-    submissions = planted(folder, out, separate_user)
+def build(folder: Path, out: Path, separate_user: bool = True, decoys: dict | None = None) -> list[Planted]:
+    """Write every planted submission under ``folder``; return them (with their expectations).
+
+    With ``decoys`` (paths of a world-writable "folder", a Unix "socket" and an "abstract"
+    socket name the test listens on, a root-only "secret" file), the hostile class too, and
+    a named pipe called ``pipe_02_maxsim_by_hand.ipynb`` (reading it would block for ever).
+    """
+    submissions = planted(folder, out, separate_user) + (hostile(folder, decoys) if decoys else [])
     for p in submissions:
         path = folder / p.path
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(p.build(), indent=1, ensure_ascii=False), encoding="utf-8")
+        if p.link:
+            path.symlink_to(p.link)
+        else:
+            path.write_text(json.dumps(p.build(), indent=1, ensure_ascii=False), encoding="utf-8")
+    if decoys:
+        os.mkfifo(folder / "pipe_02_maxsim_by_hand.ipynb")
     return submissions
 
 

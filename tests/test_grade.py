@@ -4,8 +4,12 @@ The planted submissions (tests/planted_submissions.py) are built from the commit
 solution and exercise notebooks: the reference solutions, each of check_maxsim's planted
 mistakes, an unanswered notebook, ones that crash, abort, loop forever, delete files
 around them, edit their check cell to always pass, have a syntax error, print megabytes
-or call sys.exit. They are graded once (the module fixture, about a minute on 2 free
-cores); the tests then read the rows.
+or call sys.exit, and a hostile class (issue 22: a file name that is not UTF-8, links to
+the solutions and to a root-only file, a named pipe, a fork bomb, a flood of the result
+channel, a notebook that copies a classmate's work, one that litters /tmp, /var/tmp and
+/dev/shm, one that talks to Unix sockets, 1,200 nested folders, terminal escapes and a
+formula as a name). They are graded once (the module fixture, about two minutes on 2
+free cores); the tests then read every row, and what is outside the sandbox.
 """
 
 from __future__ import annotations
@@ -17,9 +21,15 @@ import io
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
+import stat
+import subprocess
+import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import planted_submissions
@@ -38,12 +48,16 @@ from lateint.grade.exercises import (
     load_exercises,
 )
 from lateint.grade.judge import hidden_inputs, judge_task, suite
-from lateint.grade.sandbox import isolation, run_notebook
+from lateint.grade.ledger import ledger_path
+from lateint.grade.report import clean
+from lateint.grade.sandbox import FRESH_UIDS, isolation, remove_tree, run_notebook
 from lateint.maxsim import explain, maxsim
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 GRADER = Path(lateint.__file__).resolve().parent  # the grader's own files: the whole lateint package
-LIMITS = Limits(seconds=40, memory_mb=3072)  # the looping notebook costs 40 s; the others need well under that
+# the looping notebook costs 40 s; the others need well under that; the litterer, forker and flooder meet the rest
+LIMITS = Limits(seconds=40, memory_mb=3072, processes=64, disk_mb=256, channel_mb=16)
+OUTSIDE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")  # the places a notebook could write to on most hosts
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -69,23 +83,114 @@ def undo_vandal(before: dict[str, bytes], after: dict[str, bytes]) -> None:
             (GRADER / name).unlink()
 
 
+class Listener:
+    """A world-writable Unix socket (a path, or an abstract name) that records whatever reaches it."""
+
+    def __init__(self, address: str):
+        self.address, self.heard = address, []
+        self.server = socket.socket(socket.AF_UNIX)
+        self.server.bind(address)
+        if not address.startswith("\0"):
+            os.chmod(address, 0o777)
+        self.server.listen()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            with connection:
+                connection.settimeout(3)
+                try:
+                    self.heard.append(connection.recv(1000))
+                except OSError:
+                    self.heard.append(b"<connected>")
+
+
+def left_outside() -> list[str]:
+    """Files in the world-writable places outside the sandbox that a planted notebook made (by name or owner)."""
+    sandbox_users = {65534, *range(FRESH_UIDS[0], FRESH_UIDS[0] + FRESH_UIDS[1])}
+    found = []
+    for place in OUTSIDE:
+        try:
+            entries = list(os.scandir(place))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                owner = entry.stat(follow_symlinks=False).st_uid
+            except OSError:
+                continue
+            if planted_submissions.MARK in entry.name or owner in sandbox_users:
+                found.append(entry.path)
+    return found
+
+
+def shared_memory_keys() -> set[int]:
+    with open("/proc/sysvipc/shm") as f:
+        return {int(line.split()[0]) for line in f.readlines()[1:]}
+
+
+class PeakMemory:
+    """The grader's resident memory, sampled every 20 ms while it grades: its peak above where it started."""
+
+    def __enter__(self):
+        self.start = self.peak = self.rss()
+        self.running = True
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.running = False
+        self.thread.join()
+
+    def sample(self):
+        while self.running:
+            self.peak = max(self.peak, self.rss())
+            time.sleep(0.02)
+
+    @staticmethod
+    def rss() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
 @pytest.fixture(scope="module")
 def graded():
-    """Grade the planted folder once: (rows, planted, folder, CSV path, files before/after)."""
+    """Grade the planted folder once: rows, planted, folder, CSV path, files before/after, what reached outside."""
     root = Path(tempfile.mkdtemp(prefix="lateint-planted-"))
     os.chmod(root, 0o755)  # readable by the sandbox's user, so only write protection stops the vandal
     submissions, out = root / "submissions", root / "grades.csv"
+    decoy = root / "decoy"  # a world-writable folder of the host, with a file in it
+    decoy.mkdir(mode=0o777)
+    os.chmod(decoy, 0o777)
+    (decoy / "notes.txt").write_text("the host's own file")
+    os.chmod(decoy / "notes.txt", 0o666)
+    secret = root / "secret.txt"  # a file only root may read
+    secret.write_text("root only")
+    os.chmod(secret, 0o600)
+    listeners = [Listener(str(root / "host.sock")), Listener(f"\0{planted_submissions.MARK}-{secrets.token_hex(4)}")]
+    decoys = {"folder": decoy, "socket": root / "host.sock", "abstract": listeners[1].address, "secret": secret}
     # Without a separate user for the sandbox (not root), a notebook can change what the grader's user
     # can: the vandal then aims only at its own folder and the CSV (written at the end, so still safe).
-    planted = planted_submissions.build(submissions, out, separate_user=isolation().uid is not None)
-    for path in [submissions, *submissions.rglob("*")]:
-        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    separate = isolation().separate_user
+    planted = planted_submissions.build(submissions, out, separate_user=separate, decoys=decoys)
+    for path in [submissions, *submissions.rglob("*")]:  # the default permissions of a collected folder
+        if not path.is_symlink() and not stat.S_ISFIFO(path.lstat().st_mode):
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
     grader_before, submissions_before = snapshot(GRADER), snapshot(submissions)
+    decoy_before, keys_before, outside_before = snapshot(decoy), shared_memory_keys(), set(left_outside())
     try:
-        rows = grade(submissions, out, limits=LIMITS, jobs=2, progress=False)
+        with PeakMemory() as memory:
+            rows = grade(submissions, out, limits=LIMITS, jobs=2, progress=False)
     finally:
         grader_after = snapshot(GRADER)
         undo_vandal(grader_before, grader_after)
+    for listener in listeners:
+        listener.server.close()
     yield {
         "rows": rows,
         "planted": planted,
@@ -93,6 +198,12 @@ def graded():
         "out": out,
         "grader": (digest(grader_before), digest(grader_after)),
         "submitted": (digest(submissions_before), digest(snapshot(submissions))),
+        "decoy": (digest(decoy_before), digest(snapshot(decoy))),
+        "outside": sorted(set(left_outside()) - outside_before),
+        "shm": shared_memory_keys() - keys_before,
+        "heard": [heard for listener in listeners for heard in listener.heard],
+        "memory": memory.peak - memory.start,
+        "separate": separate,
     }
     shutil.rmtree(root)
 
@@ -106,11 +217,12 @@ def row(rows, student, exercise, task):
 # ----------------------------------------------------------------- the planted folder
 
 
+@pytest.mark.slow
 def test_every_task_gets_its_expected_verdict(graded):
     wrong = []
     for p in graded["planted"]:
         for task, (verdict, says) in p.expected.items():
-            r = row(graded["rows"], p.student, p.exercise, task)
+            r = row(graded["rows"], p.name, p.exercise, task)
             if r.verdict != verdict or not re.search(says, r.message, re.DOTALL):
                 wrong.append(
                     f"{p.student}/{p.exercise}/{task}: expected {verdict} /{says}/, got {r.verdict}: {r.message}"
@@ -118,43 +230,95 @@ def test_every_task_gets_its_expected_verdict(graded):
     assert not wrong, "\n".join(wrong)
 
 
+@pytest.mark.slow
 def test_every_notebook_gets_its_expected_row(graded):
     wrong = []
     for p in graded["planted"]:
-        r = row(graded["rows"], p.student, p.exercise, "notebook")
-        assert r.file == str(graded["submissions"] / p.path)
+        r = row(graded["rows"], p.name, "" if p.link else p.exercise, "notebook")
+        assert r.file == clean(str(graded["submissions"] / p.path))
         if p.notebook is not None and (r.verdict != p.notebook[0] or not re.search(p.notebook[1], r.message)):
             wrong.append(f"{p.student}/{p.exercise}: expected {p.notebook}, got {r.verdict}: {r.message}")
     assert not wrong, "\n".join(wrong)
 
 
+@pytest.mark.slow
 def test_every_mistake_of_check_maxsim_is_planted_and_named(graded):
     diagnoses = {d for case in checks.suite_of(checks.check_maxsim).cases for d in case.mistakes}
     named = {row(graded["rows"], f"mistake{i}", "02_maxsim_by_hand", "maxsim_pair").message for i in range(1, 6)}
     assert all(any(d in message for message in named) for d in diagnoses), (diagnoses, named)
 
 
+@pytest.mark.slow
 def test_nothing_outside_the_sandbox_changed(graded):
     before, after = graded["grader"]
     assert after == before, "the grader's files changed: " + str(sorted(set(before.items()) ^ set(after.items()))[:5])
     before, after = graded["submitted"]
     assert after == before, "a submission changed or a file appeared in the submissions folder"
+    before, after = graded["decoy"]
+    assert after == before, "a notebook wrote into a world-writable folder of the host"
+    assert graded["outside"] == [], f"files left outside the sandbox in {OUTSIDE}"
+    assert graded["shm"] == set(), "a System V shared memory segment outlived its notebook"
 
 
+@pytest.mark.slow
+def test_no_notebook_reached_a_unix_socket(graded):
+    """The socketeer connects to a world-writable socket on the host and to an abstract one: neither hears it."""
+    assert graded["heard"] == []
+
+
+@pytest.mark.slow
+def test_no_notebook_read_a_classmate_or_the_solutions(graded):
+    """The snooper runs alice's (0644) function cells, or the solutions': it must not find them (see expected)."""
+    rows = [r for r in graded["rows"] if r.student == "snooper" and r.task != "notebook"]
+    assert [r.verdict for r in rows] == ["unanswered"] * 3 + ["0/5"]
+
+
+@pytest.mark.slow
+def test_the_grader_holds_little_of_what_a_notebook_sends(graded):
+    """The flooder writes 400 MB to the result channel: the grader reads at most channel_mb of it, in chunks."""
+    assert graded["memory"] < 200 * 2**20, f"the grader's memory grew by {graded['memory'] / 2**20:.0f} MiB"
+
+
+@pytest.mark.slow
+def test_links_and_pipes_are_refused_not_followed(graded):
+    rows = {r.student: r for r in graded["rows"] if r.task == "notebook" and r.verdict == "refused"}
+    assert set(rows) == {"linker", "rootfile", "pipe"}, rows
+    assert "symbolic link" in rows["linker"].message and "02_maxsim_by_hand.ipynb" in rows["linker"].message
+    assert rows["pipe"].message == "refused: not a regular file"
+    assert not any("root only" in r.message for r in graded["rows"])
+
+
+@pytest.mark.slow
+def test_what_the_instructor_reads_is_escaped(graded):
+    """No terminal escape in the rows or the summary; a name that looks like a formula is text in the CSV."""
+    text = summary(graded["rows"])
+    assert "\x1b" not in text and all("\x1b" not in v for r in graded["rows"] for v in dataclasses.astuple(r))
+    assert "=2+3/02_maxsim_by_hand.ipynb: crashed: crashed: SystemError: \\x1b[2J" in text
+    with open(graded["out"], newline="", encoding="utf-8") as f:
+        table = list(csv.reader(f))
+    assert ["'=2+3", "02_maxsim_by_hand", "notebook"] == table[[r[0] for r in table].index("'=2+3")][:3]
+    assert not any(cell.startswith(("=", "+", "-", "@")) for line in table for cell in line)
+    assert "mallory\\xff" in {line[0] for line in table}  # the byte that was not UTF-8, written as \xff
+
+
+@pytest.mark.slow
 def test_the_csv_holds_the_rows_and_a_total_per_student(graded):
     with open(graded["out"], newline="", encoding="utf-8") as f:
         table = list(csv.DictReader(f))
+    safe = lambda cell: "'" + cell if cell.startswith(("=", "+", "-", "@")) else cell
     assert [tuple(r.values()) for r in table] == [
-        (r.student, r.exercise, r.task, r.verdict, r.message, r.file) for r in graded["rows"]
+        tuple(map(safe, (r.student, r.exercise, r.task, r.verdict, r.message, r.file))) for r in graded["rows"]
     ]
     totals = {r["student"]: r for r in table if r["task"] == "total"}
-    assert set(totals) == {p.student for p in graded["planted"]}
+    assert set(totals) == {safe(p.name) for p in graded["planted"]} | {"pipe"}
     assert totals["alice"]["verdict"] == "5/5" and totals["alice"]["message"] == ""
     assert totals["bob"]["verdict"] == "0/5" and "no submission for 02_maxsim_by_hand" in totals["bob"]["message"]
     assert totals["syntax"]["verdict"] == "2/5"  # maxsim_batched and best_matches pass
     text = summary(graded["rows"])
     assert re.search(r"^alice\s+2/2\s+3/3\s+5/5$", text, re.MULTILINE), text
     assert "looper/02_maxsim_by_hand.ipynb: timed out" in text
+    assert totals["looper"]["verdict"] == "1/5"  # its first task was graded before the loop began
+    assert totals["mallory\\xff"]["verdict"] == "3/5"
 
 
 # ----------------------------------------------------------------- the command line, without running notebooks
@@ -171,9 +335,9 @@ def test_command_line_reports_unreadable_and_unidentified_notebooks(tmp_path, ca
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [(r["student"], r["task"], r["verdict"]) for r in rows] == [
         ("dan", "notebook", "unidentified"),
-        ("erin_02_maxsim_by_hand", "notebook", "unreadable"),
+        ("erin", "notebook", "unreadable"),  # the student, from the file name
         ("dan", "total", "0/0"),
-        ("erin_02_maxsim_by_hand", "total", "0/0"),
+        ("erin", "total", "0/0"),
     ]
 
 
@@ -339,6 +503,7 @@ def test_codec_round_trips_plain_data_only():
             decode(bad)
 
 
+@pytest.mark.slow
 def test_the_sandbox_is_offline_unprivileged_and_alone():
     """A notebook's function reports what it can reach; the grader reads its answer back as plain data.
 
@@ -368,8 +533,102 @@ def test_the_sandbox_is_offline_unprivileged_and_alone():
     assert [n for n in seen["cwd"] if not n.startswith(".")] == ["submission.ipynb"]  # its own copy, alone
     if how.description.startswith("no network"):
         assert seen["net"] != "connected" and seen["pids"] <= 3, seen  # its init, itself, and nothing else
-    if how.uid is not None:
-        assert seen["uid"] == how.uid != os.geteuid()
+    if how.separate_user:
+        assert seen["uid"] != os.geteuid() and seen["uid"] != 0
+    if how.jail == "root":
+        assert FRESH_UIDS[0] <= seen["uid"] < FRESH_UIDS[0] + FRESH_UIDS[1]
+
+
+def test_a_deep_or_locked_tree_is_removed():
+    """1,500 nested folders (paths past PATH_MAX), one made unreadable, one read-only, and a link out: all go,
+    and what the link points to stays."""
+    root = Path(tempfile.mkdtemp())
+    outside = root / "outside.txt"
+    outside.write_text("keep me")
+    top = root / "tree"
+    top.mkdir()
+    fd = os.open(top, os.O_RDONLY)
+    for i in range(1500):
+        os.mkdir("d" * 8, dir_fd=fd)
+        below = os.open("d" * 8, os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = below
+        if i == 700:
+            os.symlink(outside, "link", dir_fd=fd)
+            os.mkdir("locked", mode=0o000, dir_fd=fd)
+            os.chmod(fd, 0o500)
+    os.close(fd)
+    remove_tree(top)
+    assert not top.exists() and outside.read_text() == "keep me"
+    shutil.rmtree(root)
+
+
+def fake_run(seen: list, stop_at: int | None = None):
+    """A stand-in for run_notebook that records each notebook it runs; it raises KeyboardInterrupt (as a kill
+    would end the grader) on notebook number ``stop_at``."""
+
+    def run(notebook, *args):
+        if len(seen) == stop_at:
+            raise KeyboardInterrupt
+        seen.append(json.loads(notebook)["metadata"]["lateint"]["exercise"])
+        raise OSError(28, "No space left on device")  # graded as 'crashed'; enough to follow the ledger
+
+    return run
+
+
+def test_grades_survive_a_killed_grader_and_a_rerun_resumes(tmp_path, monkeypatch):
+    import lateint.grade as grading
+
+    for student in ("ann", "ben", "cy"):
+        (tmp_path / "subs" / student).mkdir(parents=True)
+        shutil.copy(NOTEBOOKS / "solutions" / "00_setup.ipynb", tmp_path / "subs" / student / "00_setup.ipynb")
+    out, seen = tmp_path / "grades.csv", []
+    monkeypatch.setattr(grading, "run_notebook", fake_run(seen, stop_at=2))
+    with pytest.raises(KeyboardInterrupt):
+        grade(tmp_path / "subs", out, progress=False)
+    assert not out.exists() and len(seen) == 2
+    ledger = ledger_path(out).read_text().splitlines()
+    assert len(ledger) == 3 and all('"crashed"' in line for line in ledger[1:])  # settings, ann, ben
+    with open(ledger_path(out), "a") as f:
+        f.write('{"key": "cy/00_setup.ipynb 12')  # a line a kill cut short
+    seen.clear()
+    monkeypatch.setattr(grading, "run_notebook", fake_run(seen))
+    rows = grade(tmp_path / "subs", out, progress=False)
+    assert len(seen) == 1  # only cy's notebook ran again
+    assert [r.student for r in rows if r.task == "notebook"] == ["ann", "ben", "cy"]
+    seen.clear()
+    grade(tmp_path / "subs", out, progress=False, regrade=["ben"])
+    assert len(seen) == 1
+    (tmp_path / "subs" / "ann" / "00_setup.ipynb").write_text(json.dumps(json.loads(
+        (NOTEBOOKS / "solutions" / "00_setup.ipynb").read_text()), indent=2))  # fmt: skip
+    seen.clear()
+    grade(tmp_path / "subs", out, progress=False)
+    assert len(seen) == 1  # a changed notebook is graded again
+    seen.clear()
+    grade(tmp_path / "subs", out, progress=False, limits=Limits(seconds=30))
+    assert len(seen) == 3  # other limits: everything again
+    assert grade_cli([str(tmp_path / "subs"), "--out", str(out), "--time-limit", "30"]) == 0 and len(seen) == 3
+
+
+@pytest.mark.slow
+def test_the_grader_says_what_isolation_remains(tmp_path, capsys, monkeypatch):
+    (tmp_path / "dan").mkdir()
+    (tmp_path / "dan" / "homework.ipynb").write_text(json.dumps({"cells": [], "metadata": {}}))
+    assert grade_cli([str(tmp_path), "--out", str(tmp_path / "g.csv")]) == 0
+    err = capsys.readouterr().err
+    how = isolation()
+    assert f"sandbox: {how.description}" in err and f"not isolated: {how.missing}" in err
+    from lateint.grade import sandbox
+
+    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)  # what an instructor's laptop says (no root)
+    isolation.cache_clear()
+    try:
+        laptop = isolation()
+        assert not laptop.separate_user and "can read every file that user can read" in laptop.missing
+        if laptop.jail:  # user namespaces allowed: nothing outside can change, but reading is not limited
+            assert "can change nothing outside" in laptop.missing and "no limit on processes" in laptop.missing
+    finally:
+        isolation.cache_clear()
 
 
 def test_a_notebook_the_grader_cannot_run_is_recorded_and_grading_goes_on(tmp_path, monkeypatch):
@@ -390,3 +649,44 @@ def test_a_notebook_the_grader_cannot_run_is_recorded_and_grading_goes_on(tmp_pa
         ("ben", "total", "0/2"),
     ]
     assert rows[0].message == "the grader could not run this notebook: OSError: [Errno 28] No space left on device"
+
+
+def sandbox_pids() -> set[int]:
+    """The processes running as a sandbox's fresh user id."""
+    found = set()
+    for entry in os.scandir("/proc"):
+        try:
+            if entry.name.isdigit() and FRESH_UIDS[0] <= entry.stat().st_uid < FRESH_UIDS[0] + FRESH_UIDS[1]:
+                found.add(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.slow
+def test_a_killed_grader_takes_its_sandboxes_with_it(tmp_path):
+    """SIGKILL the grader while a notebook sleeps in its sandbox: nothing of the sandbox is left running."""
+    if isolation().jail != "root":
+        pytest.skip("the fresh user ids (and this check) need root")
+    script = tmp_path / "grader.py"
+    script.write_text(
+        "import json\n"
+        "from lateint.grade.sandbox import Limits, run_notebook\n"
+        "cell = {'cell_type': 'code', 'source': 'import time\\nwhile True: time.sleep(1)', 'metadata': {}}\n"
+        "run_notebook(json.dumps({'cells': [cell], 'metadata': {}}).encode(), '[]', Limits(seconds=300))\n"
+    )
+    before = sandbox_pids()
+    grader = subprocess.Popen([sys.executable, str(script)], env=dict(os.environ, TMPDIR=str(tmp_path)))  # its copy
+    try:
+        deadline = time.monotonic() + 120
+        while not (sandbox_pids() - before) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        started = sandbox_pids() - before
+        assert started, "the sandbox did not start"
+    finally:
+        grader.kill()
+        grader.wait()
+    deadline = time.monotonic() + 20
+    while started & sandbox_pids() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not started & sandbox_pids(), "the sandbox outlived the grader"

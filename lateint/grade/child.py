@@ -1,21 +1,26 @@
 """Inside the sandbox: run ONE submitted notebook, then call its functions on the hidden inputs.
 
 Started by :mod:`lateint.grade.sandbox` as
-``python -I -m lateint.grade.child NOTEBOOK INPUTS FD LIMITS``, in a fresh process, as an
-unprivileged user, in a temporary folder. It
+``python -I -m lateint.grade.child NOTEBOOK INPUTS FD LIMITS``, in a fresh process (or by
+:mod:`lateint.grade.jail`, once it has set up the sandbox's view of the files). It
 
 0. lowers its own resource limits to LIMITS (JSON of :class:`lateint.grade.sandbox.Limits`),
    soft and hard, so the student's code cannot raise them again;
 1. reads INPUTS, a JSON list of ``{"check", "function", "cases": [args, ...]}`` with each
-   case's arguments encoded by :func:`lateint.grade.codec.encode`, before any student code runs;
+   case's arguments encoded by :func:`lateint.grade.codec.encode` (``fd:N``: from that file
+   descriptor), and NOTEBOOK, before any student code runs;
 2. runs every code cell of NOTEBOOK in order in IPython's shell (the one a Jupyter
    kernel runs cells in, so ``%magics`` and ``!commands`` work), carrying on after a
    cell raises, as ``jupyter nbconvert --execute --allow-errors`` would;
-3. looks up each task's function by name and calls it on each case;
+3. after each cell, calls every task's function that this cell defined (or redefined) on
+   each case, so a later cell that hangs or kills the process does not take the answers
+   with it; after the last cell, calls again each function that changed since, or whose
+   earlier answers raised;
 4. writes one JSON line per event to file descriptor FD: ``{"cell": i}`` when cell i
-   starts, ``{"cell_error": i, "error": "..."}``, ``{"task": check, "defined": bool}``,
+   starts, ``{"cell_error": i, "error": "..."}``, ``{"checking": true}`` after the last
+   cell, ``{"task": check, "defined": bool}`` before each round of a task's answers,
    ``{"task": check, "case": k, "answer": <encoded>}`` or ``{..., "raised": [type, message, where]}``,
-   and ``{"done": true}`` at the end.
+   and ``{"done": true}`` at the end. The grader keeps each task's latest round.
 
 Nothing here decides a verdict: the student's code shares this process and could
 change anything in it, so the grader judges the answers in its own process
@@ -57,7 +62,10 @@ def limit_resources(limits: dict) -> None:
         (resource.RLIMIT_FSIZE, limits["file_mb"] * mib),
         (resource.RLIMIT_CPU, cpu),
         (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_NPROC, limits["processes"]),  # counted per user: 0 when it is the grader's own
     ):
+        if kind == resource.RLIMIT_NPROC and not value:
+            continue
         hard = resource.getrlimit(kind)[1]
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         resource.setrlimit(kind, (value, value))
@@ -83,6 +91,14 @@ def run_below_init(fd: int) -> None:
 
 def main(notebook: str, inputs: str, fd: int, limits: dict) -> None:
     limit_resources(limits)
+    if inputs.startswith("fd:"):  # from the jail's first stage (lateint.grade.jail): read, then closed
+        with os.fdopen(int(inputs[3:]), "rb") as f:
+            tasks = json.load(f)
+    else:
+        with open(inputs, encoding="utf-8") as f:
+            tasks = json.load(f)
+    with open(notebook, "rb") as f:
+        source = f.read()
     run_below_init(fd)
     os.set_inheritable(fd, False)  # a process the notebook starts must not hold the channel open after it ends
     channel = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
@@ -91,44 +107,59 @@ def main(notebook: str, inputs: str, fd: int, limits: dict) -> None:
     def send(**event: Any) -> None:
         write(dumps(event) + "\n")
 
-    with open(inputs, encoding="utf-8") as f:
-        tasks = json.load(f)
-    with open(notebook, encoding="utf-8") as f:
-        cells = json.load(f).get("cells", [])
-
+    cells = json.loads(source).get("cells", [])
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
     config = Config()
     config.HistoryManager.enabled = False
     shell = InteractiveShell.instance(config=config)
-    for index, cell in enumerate(cells):
-        if cell.get("cell_type") != "code":
-            continue
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        send(cell=index)
-        result = shell.run_cell(source, store_history=True)
-        error = result.error_before_exec or result.error_in_exec
-        if error is not None:
-            kind, message, _ = _describe(error)
-            send(cell_error=index, error=f"{kind}: {message}"[:300])
+    answered: dict[str, tuple[Any, bool]] = {}  # check -> (the function answered, whether all its answers came)
 
-    for task in tasks:
+    def answer(task: dict) -> None:
         fn = shell.user_ns.get(task["function"])
         send(task=task["check"], defined=fn is not None)
+        answered[task["check"]] = (fn, False)
         if fn is None:
-            continue
+            return
+        clean = True
         for k, args in enumerate(task["cases"]):
             args = decode(args)  # a fresh copy per call: the function may change its inputs in place
             try:
                 line = encode(fn(*args))
             except BaseException as e:  # noqa: BLE001 (sys.exit and KeyboardInterrupt too: all are the answer)
                 send(task=task["check"], case=k, raised=_describe(e))
+                clean = False
                 continue
             if len(line) > MAX_ANSWER_CHARS:
                 line = encode(opaque("answer too large", f"<an answer of {len(line) / 1e6:.0f} MB, not sent back>"))
             send(task=task["check"], case=k, answer=line)
+        answered[task["check"]] = (fn, clean)
+
+    def changed(task: dict) -> bool:
+        fn, clean = answered.get(task["check"], (None, False))
+        return shell.user_ns.get(task["function"]) is not fn or not clean
+
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        code = cell.get("source", "")
+        code = "".join(code) if isinstance(code, list) else str(code)
+        send(cell=index)
+        result = shell.run_cell(code, store_history=True)
+        error = result.error_before_exec or result.error_in_exec
+        if error is not None:
+            kind, message, _ = _describe(error)
+            send(cell_error=index, error=f"{kind}: {message}"[:300])
+        for task in tasks:  # graded as the notebook goes: a function this cell (re)defined
+            fn = shell.user_ns.get(task["function"])
+            if callable(fn) and fn is not answered.get(task["check"], (None,))[0]:
+                answer(task)
+
+    send(checking=True)
+    for task in tasks:
+        if changed(task) or task["check"] not in answered:
+            answer(task)
     send(done=True)
     for stream in (channel, sys.stdout, sys.stderr):
         try:

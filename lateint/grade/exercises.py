@@ -17,7 +17,9 @@ from Jupyter or Colab) or, failing that, by the exercise's name in its file name
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,30 +109,75 @@ def _normalise(name: str) -> str:
     return re.sub(r"[\s\-.]+", "_", name.lower())
 
 
+MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024  # a bigger "notebook" is refused, not read into memory
+
+
+def _walk(folder: Path) -> list[tuple[Path, str | None]]:
+    """(path, why refused or None) for each ``*.ipynb`` file under ``folder``, and each link or odd file named so.
+
+    Iterative (any depth), never follows a symbolic link: a link to a folder or to a notebook is
+    reported, not read (a link could point at the solutions, or at a file only the grader may read).
+    """
+    found, folders = [], [folder]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                path = Path(entry.path)
+                if entry.name == ".ipynb_checkpoints":
+                    continue
+                if entry.is_symlink():
+                    if entry.name.endswith(".ipynb") or os.path.isdir(path):
+                        found.append((path, f"a symbolic link (to {os.readlink(path)}), not a file: not followed"))
+                elif entry.is_dir(follow_symlinks=False):
+                    folders.append(path)
+                elif entry.name.endswith(".ipynb"):
+                    found.append((path, None if entry.is_file(follow_symlinks=False) else "not a regular file"))
+    return found
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes, opened without following a link and without blocking on a pipe; at most MAX_NOTEBOOK_BYTES."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > MAX_NOTEBOOK_BYTES:
+            raise ValueError(f"{info.st_size / 1e6:.0f} MB, more than the {MAX_NOTEBOOK_BYTES // 2**20} MiB a notebook may be")
+        data = f.read(MAX_NOTEBOOK_BYTES + 1)
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise ValueError(f"more than the {MAX_NOTEBOOK_BYTES // 2**20} MiB a notebook may be")
+    return data
+
+
 def find_submissions(folder: str | Path, exercises: dict[str, Exercise]) -> list[Submission]:
     """Every ``*.ipynb`` under ``folder``, with its student and exercise, sorted by student then file.
 
     Two layouts are understood: one sub-folder per student (``alice/02_maxsim_by_hand.ipynb``;
     the student is the sub-folder's name), or all files in one folder with the student in
     the file name (``alice_02_maxsim_by_hand.ipynb``; the student is the file name without
-    the exercise's name). Jupyter's ``.ipynb_checkpoints`` folders are skipped.
+    the exercise's name). Jupyter's ``.ipynb_checkpoints`` folders are skipped. Symbolic
+    links are not followed: each gives a submission with ``problem`` "a symbolic link ..."
+    (as do pipes and other files that are not regular), and so does a file over 50 MiB.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise NotADirectoryError(f"{folder} is not a folder: pass the folder that holds the submitted notebooks.")
     submissions = []
-    for path in sorted(folder.rglob("*.ipynb")):
+    for path, refused in _walk(folder):
         relative = path.relative_to(folder)
-        if ".ipynb_checkpoints" in relative.parts:
+        named = identify({}, path.name, exercises)  # by its file name only, for a file that is not read
+        student = relative.parts[0] if len(relative.parts) > 1 else _student_from_file_name(path.stem, named)
+        if refused:
+            submissions.append(Submission(path, student, b"", None, f"refused: {refused}"))
             continue
-        data = path.read_bytes()
         try:
+            data = _read(path)
             notebook = json.loads(data)
             if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
                 raise ValueError("no list of cells")
-        except ValueError as e:
-            student = relative.parts[0] if len(relative.parts) > 1 else path.stem
-            submissions.append(Submission(path, student, data, None, f"not a readable notebook ({e})"[:200]))
+        except (OSError, ValueError, RecursionError) as e:
+            submissions.append(Submission(path, student, b"", None, f"not a readable notebook ({e})"[:200]))
             continue
         exercise = identify(notebook, path.name, exercises)
         student = relative.parts[0] if len(relative.parts) > 1 else _student_from_file_name(path.stem, exercise)

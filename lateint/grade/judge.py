@@ -141,8 +141,7 @@ def _missing(function: str, events: list[dict], cells: list[dict]) -> str:
 
 def _stopped(outcome: Outcome, limits: Limits) -> tuple[str, str]:
     """(verdict, message) for a notebook that did not finish: where it was, and why it stopped."""
-    cells = [e["cell"] for e in outcome.events if isinstance(e.get("cell"), int)]
-    where = f" while running cell {cells[-1]}" if cells and not any("task" in e for e in outcome.events) else ""
+    where = f" while running cell {outcome.at_cell}" if outcome.at_cell is not None else ""
     if outcome.timed_out:
         return "timed out", f"timed out after {limits.seconds:g} s{where}"
     if any(e.get("overflow") for e in outcome.events):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -12,11 +13,30 @@ from pathlib import Path
 
 from lateint.display.tables import format_table
 
-__all__ = ["Row", "summary", "totals", "write_csv"]
+__all__ = ["Row", "clean", "spreadsheet_safe", "summary", "totals", "write_csv"]
 
 NOTEBOOK = "notebook"  # the task name of a submission's own row (ran / timed out / crashed ...)
 TOTAL = "total"  # the task name of a student's total row
-FLAGGED = ("timed out", "crashed", "unidentified", "unreadable")  # notebook verdicts the summary lists
+FLAGGED = ("timed out", "crashed", "unidentified", "unreadable", "refused")  # notebook verdicts the summary lists
+# control characters (terminal escapes among them) but newline and tab, bidirectional overrides, and the
+# stand-ins Python uses for bytes of a file name that were not UTF-8 (surrogates)
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads a cell starting with these as a formula
+
+
+def clean(text: str) -> str:
+    """``text`` safe to print in a terminal and to store: each unsafe character written as ``\\xNN`` or ``\\uNNNN``.
+
+    A byte that was not UTF-8 in a file name (Python's ``\\udcNN`` stand-in) becomes ``\\xNN``, the byte itself.
+    """
+
+    def escape(match: re.Match) -> str:
+        code = ord(match.group())
+        if 0xDC80 <= code <= 0xDCFF:
+            return f"\\x{code - 0xDC00:02x}"
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _UNSAFE.sub(escape, str(text))
 
 
 @dataclass(frozen=True)
@@ -34,6 +54,10 @@ class Row:
     verdict: str
     message: str
     file: str
+
+    def __post_init__(self):
+        for f in fields(self):  # whatever a submission's name or messages hold, a row is safe to print
+            object.__setattr__(self, f.name, clean(getattr(self, f.name)))
 
 
 def totals(rows: Sequence[Row]) -> list[Row]:
@@ -60,8 +84,16 @@ def totals(rows: Sequence[Row]) -> list[Row]:
     return out
 
 
+def spreadsheet_safe(cell: str) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula (``=``, ``+``, ``-``, ``@``) gets a ``'`` first."""
+    return "'" + cell if cell.startswith(_FORMULA) else cell
+
+
 def write_csv(rows: Sequence[Row], path: str | Path) -> Path:
-    """Write the rows to ``path`` atomically: a reader sees the old file or the whole new one, never a part."""
+    """Write the rows to ``path`` atomically: a reader sees the old file or the whole new one, never a part.
+
+    A cell that a spreadsheet would read as a formula is written with a ``'`` first (:func:`spreadsheet_safe`).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -69,7 +101,7 @@ def write_csv(rows: Sequence[Row], path: str | Path) -> Path:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow([f.name for f in fields(Row)])
-            writer.writerows(astuple(row) for row in rows)
+            writer.writerows([spreadsheet_safe(cell) for cell in astuple(row)] for row in rows)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
@@ -101,5 +133,5 @@ def summary(rows: Sequence[Row]) -> str:
     flagged = [r for r in rows if r.task == NOTEBOOK and r.verdict in FLAGGED]
     if flagged:
         lines.append("look at these notebooks by hand:")
-        lines += [f"  {r.file}: {r.verdict}: {r.message}" for r in flagged]
+        lines += [f"  {r.file}: {r.verdict}: {r.message}".replace("\n", " | ") for r in flagged]
     return "\n".join(lines)
