@@ -2,8 +2,8 @@
 
 import pytest
 
-from lateint.lessons.grid import (GRID_PLOT, GRID_RESULTS, RETRIEVAL_RESULTS, format_whole_set, load_jsonl,
-                                  whole_set_rows, zero_shot_full)
+from lateint.lessons.grid import (GRID_PLOT, GRID_RESULTS, REPOSITORY_RAW, RETRIEVAL_RESULTS, format_whole_set,
+                                  load_jsonl, read_results, whole_set_rows, zero_shot_full)
 
 RETRIEVAL = [
     {"dataset": "scifact", "split": "test", "method": "pooled", "ndcg@10": 0.645},
@@ -58,3 +58,29 @@ def test_committed_results_give_every_cell_of_the_readme_table():
     text = format_whole_set(rows)
     assert len(text.splitlines()) == 1 + len(rows)
     assert GRID_PLOT.is_file()
+
+
+def test_read_results_reads_the_repository_file_without_fetching():
+    def fetch(url, dest):
+        raise AssertionError("must not download a file that is there")
+
+    assert read_results(GRID_RESULTS, fetch=fetch) == load_jsonl(GRID_RESULTS)
+
+
+def test_read_results_downloads_a_missing_file_by_name(tmp_path):
+    asked = []
+
+    def fetch(url, dest):
+        asked.append(url)
+        dest.write_text('{"a": 1}\n\n{"a": 2}\n')
+
+    assert read_results(tmp_path / "train_grid_results.jsonl", fetch=fetch) == [{"a": 1}, {"a": 2}]
+    assert asked == [REPOSITORY_RAW + "train_grid_results.jsonl"]
+
+
+def test_read_results_offline_says_what_to_do(tmp_path):
+    def fetch(url, dest):
+        raise OSError("no network")
+
+    with pytest.raises(FileNotFoundError, match="no network.*benchmarks/README.md"):
+        read_results(tmp_path / "train_grid_results.jsonl", fetch=fetch)

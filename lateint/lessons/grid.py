@@ -7,19 +7,24 @@ first model, the untrained one, scores exactly as the zero-shot model, whose who
 ``benchmarks/retrieval.py`` wrote to ``benchmarks/retrieval_results.jsonl``. :func:`whole_set_rows`
 puts the two ends of each curve side by side::
 
-    rows = whole_set_rows(load_jsonl(GRID_RESULTS), load_jsonl(RETRIEVAL_RESULTS))
+    rows = whole_set_rows(read_results(GRID_RESULTS), read_results(RETRIEVAL_RESULTS))
     print(format_whole_set(rows))
 
 The files live in the repository (``benchmarks/``), not in the installed package: a lesson run
-from a clone, Binder or ``make course`` finds them; a bare ``pip install`` does not.
+from a clone, Binder or ``make course`` reads them there; where they are missing (Colab, which
+installs the package alone), :func:`read_results` downloads the same file from the repository.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["GRID_RESULTS", "RETRIEVAL_RESULTS", "GRID_PLOT", "load_jsonl", "zero_shot_full",
+from ..download import fetch_url
+
+__all__ = ["GRID_RESULTS", "RETRIEVAL_RESULTS", "GRID_PLOT", "load_jsonl", "read_results", "zero_shot_full",
            "whole_set_rows", "format_whole_set"]
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -27,6 +32,8 @@ GRID_RESULTS = BENCHMARKS / "train_grid_results.jsonl"
 RETRIEVAL_RESULTS = BENCHMARKS / "retrieval_results.jsonl"
 GRID_PLOT = BENCHMARKS / "train_grid.png"
 HEADS = ("pooled", "late")
+# where a results file is fetched from when the package runs without the repository (Colab)
+REPOSITORY_RAW = "https://raw.githubusercontent.com/lateint/lateint/main/benchmarks/"
 
 
 def load_jsonl(path: str | Path) -> list[dict]:
@@ -38,6 +45,26 @@ def load_jsonl(path: str | Path) -> list[dict]:
             "package. Run the lesson from a clone (git clone https://github.com/lateint/lateint) or Binder, "
             "or read the same table in benchmarks/README.md.")
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def read_results(path: str | Path, fetch: Callable[[str, Path], None] = fetch_url) -> list[dict]:
+    """:func:`load_jsonl` of a results file in ``benchmarks/``; if the file is not there (the package
+    installed without its repository), download it by name from the repository's main branch with
+    ``fetch(url, dest)``. Raises FileNotFoundError, saying where the file lives, if both fail."""
+    path = Path(path)
+    if path.is_file():
+        return load_jsonl(path)
+    url = REPOSITORY_RAW + path.name
+    with tempfile.TemporaryDirectory() as tmp:
+        dest = Path(tmp) / path.name
+        try:
+            fetch(url, dest)
+        except OSError as err:
+            raise FileNotFoundError(
+                f"{path} not found and {url} could not be downloaded ({err}): the file is in the lateint "
+                "repository's benchmarks/ folder. Run the lesson from a clone or Binder, or read the same "
+                "table in benchmarks/README.md.") from err
+        return load_jsonl(dest)
 
 
 def zero_shot_full(retrieval_rows: list[dict]) -> dict[tuple[str, str], float]:
