@@ -261,25 +261,18 @@ def train_sizes(names) -> dict[str, int]:
     return {name: len(load_beir(name, split="train").qrels) for name in names}
 
 
-def zero_shot_full(path: str | Path = HERE / "retrieval_results.jsonl") -> dict:
-    """{(eval, head): nDCG@10} of the untrained model and BM25 on the whole test sets, from
-    ``benchmarks/retrieval.py``'s results (head "late" is its "maxsim"; an untrained head scores
-    exactly like them: tests/test_train.py)."""
-    names = {"pooled": "pooled", "maxsim": "late", "bm25": "bm25"}
-    return {(r["dataset"], names[r["method"]]): r["ndcg@10"] for r in _load(str(path))
-            if r.get("split") == "test" and r["method"] in names}
+def full_table(rows: list[dict], retrieval_path: str | Path = HERE / "retrieval_results.jsonl") -> str:
+    """The whole test sets: each curve's ends (zero-shot, N = all) beside BM25
+    (:func:`lateint.lessons.grid.whole_set_rows`, as lesson 07 prints them)."""
+    from lateint.lessons.grid import load_jsonl, whole_set_rows
 
+    def f(x, fmt=".3f"):
+        return "not run" if x is None else format(x, fmt)
 
-def full_table(rows: list[dict], zero: dict) -> str:
-    """The whole test sets: each curve's ends (zero-shot, N = all) beside BM25."""
-    full = [r for r in rows if r.get("scope") == "full" and r["head"] != "bm25"]
-    lines = []
-    for r in sorted(full, key=lambda r: (r["train"], r["eval"], HEADS.index(r["head"]))):
-        where = "in domain" if r["train"] == r["eval"] else "out of domain"
-        start = zero.get((r["eval"], r["head"]))
-        lines.append([f"{r['train']} → {r['eval']} ({where})", r["head"], f"{start:.3f}" if start is not None else "not run",
-                      f"{r['ndcg@10']:.3f} (N = {r['n']}, {r['steps']} steps)",
-                      f"{r['ndcg@10'] - start:+.3f}" if start is not None else "", f"{zero.get((r['eval'], 'bm25'), float('nan')):.3f}"])
+    lines = [[f"{r['train']} → {r['eval']} ({'in domain' if r['in_domain'] else 'out of domain'})", r["head"],
+              f(r["zero_shot"]), f"{r['trained']:.3f} (N = {r['n']}, {r['steps']} steps)",
+              "" if r["change"] is None else f(r["change"], "+.3f"), f(r["bm25"])]
+             for r in whole_set_rows(rows, load_jsonl(retrieval_path))]
     return table(["train → test", "head", "zero-shot", "trained on all", "change", "BM25"], lines)
 
 
@@ -301,7 +294,7 @@ def report(args: argparse.Namespace) -> None:
     print(f"\nN = all: {', '.join(f'{t} {n:,} queries' for t, n in sizes.items())}. "
           f"Steps per N: {', '.join(f'N = {n:,}: {s}' for n, s in steps)}")
     print("\nWhole test sets (nDCG@10; zero-shot and BM25 from retrieval_results.jsonl):\n")
-    print(full_table(rows, zero_shot_full()))
+    print(full_table(rows))
     last = rows[-1]
     print(f"\nSetup: {json.dumps({k: last.get(k) for k in ('batch_size', 'train_layers', 'lr', 'hard_negatives', 'machine', 'command')})}")
     _plot(summary(rows), bm25, args.plot)  # numeric N on the x axis (N = all at its size)

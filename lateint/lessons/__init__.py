@@ -31,7 +31,9 @@ lesson                                   modules
                                          (a small offline agent loop), :mod:`~lateint.lessons.agent_eval`
                                          (against budget-matched single searches, on the held-out
                                          questions of :mod:`~lateint.lessons.agent_questions`)
-07 train your own                        core: :mod:`lateint.train` (both heads, one function)
+07 train your own                        core: :mod:`lateint.train` (both heads, one function);
+                                         :mod:`~lateint.lessons.grid` (the training grid's whole-test-set
+                                         table, read from ``benchmarks/``)
 =======================================  ==============================================================
 
 A lesson's plot that draws one helper's result lives beside that helper (e.g.
