@@ -188,6 +188,16 @@ class Stepper:
     def button(self, label: str):
         return self.box.locator(f"button:has-text('{label}')")
 
+    def wait_disabled(self, *labels: str, enabled: tuple[str, ...] = (), timeout_s: float = 30) -> None:
+        """Wait until the buttons in ``labels`` are disabled and those in ``enabled`` enabled (the widget
+        updates them just after its text); fails after ``timeout_s``."""
+        from playwright.sync_api import expect as playwright_expect
+
+        for label in labels:
+            playwright_expect(self.button(label)).to_be_disabled(timeout=timeout_s * 1000)
+        for label in enabled:
+            playwright_expect(self.button(label)).to_be_enabled(timeout=timeout_s * 1000)
+
     def wait_step(self, step: int) -> None:
         self.box.locator(".widget-html-content", has_text=f"({step} of ").first.wait_for(timeout=30_000)
 
@@ -212,14 +222,15 @@ def drive_the_stepper(page, problems: PageProblems) -> None:
     start = stepper.reading()
     assert start["step"] == 1 and start["done_rows"] == 1 and start["rows"] == start["n"]
     assert start["total"] == pytest.approx(start["similarity"], abs=1e-3)
-    assert stepper.button("prev").is_disabled() and not stepper.button("next").is_disabled()
+    stepper.wait_disabled("prev", enabled=("next",))
     page.screenshot(path=str(shots / "stepper-start.png"))
 
     # next: one more query token is counted; its similarity is added to the running total
     stepper.button("next").click()
     stepper.wait_step(2)
     second = stepper.reading()
-    assert second["done_rows"] == 2 and not stepper.button("prev").is_disabled()
+    assert second["done_rows"] == 2
+    stepper.wait_disabled(enabled=("prev",))
     assert second["total"] == pytest.approx(start["total"] + second["similarity"], abs=2e-3)
     assert (second["picked_pos"], second["similarity"]) != (start["picked_pos"], start["similarity"])
 
@@ -234,7 +245,7 @@ def drive_the_stepper(page, problems: PageProblems) -> None:
     stepper.wait_step(start["n"])
     last = stepper.reading()
     assert last["total"] == pytest.approx(last["full"], abs=2e-3) and last["done_rows"] == last["n"]
-    assert stepper.button("next").is_disabled()
+    stepper.wait_disabled("next")
     page.screenshot(path=str(shots / "stepper-last-token.png"))
 
     # an empty query: the error, and nothing left of the previous query
@@ -243,7 +254,7 @@ def drive_the_stepper(page, problems: PageProblems) -> None:
     text.press("Enter")
     stepper.box.locator(".widget-html-content", has_text="non-empty").first.wait_for(timeout=30_000)
     assert stepper.box.locator("span.picked").count() == 0 and stepper.box.locator("tr[data-step]").count() == 0
-    assert stepper.button("next").is_disabled() and stepper.button("prev").is_disabled()
+    stepper.wait_disabled("next", "prev")  # fails after 30 s if either stays enabled
 
     # type a new query: its own tokens, from the first; the picked token is in Venus's document
     text.fill("hottest planet")
