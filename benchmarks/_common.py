@@ -105,11 +105,11 @@ def encoded_dataset(name: str, encoder=None):
     """``(ds, docs, queries)`` for a full BEIR test set, encoded once through the embedding cache.
 
     ``docs`` and ``queries`` are ``{"pooled": (n, dim), "tokens": [(L_i, dim), ...]}`` from one
-    forward pass (see :func:`lateint.compare.encode_corpus`). The first run of SciFact
+    forward pass (see :func:`lateint.comparison.encode_corpus`). The first run of SciFact
     encodes 5,183 documents (minutes on 2 cores); later runs read the cache.
     """
     from lateint import load_encoder
-    from lateint.compare import encode_corpus
+    from lateint.comparison import encode_corpus
     from lateint.data import load_beir
 
     encoder = encoder or load_encoder()

@@ -28,7 +28,7 @@ from _common import report, table  # noqa: E402
 
 from lateint import load_encoder  # noqa: E402
 from lateint.bm25 import BM25  # noqa: E402
-from lateint.compare import retrieve_all  # noqa: E402
+from lateint.comparison import retrieve_all  # noqa: E402
 from lateint.data import load_beir  # noqa: E402
 from lateint.lessons.gap import gap_split, gap_table, never_retrieved  # noqa: E402
 

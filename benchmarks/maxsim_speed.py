@@ -121,7 +121,7 @@ def run_pylate(args, Q, q_mask, D, d_mask, docs, lengths, bucket: int | None) ->
     With ``bucket``, the child also scores the length buckets of ``MaxSimIndex`` (built
     here and written to the job file, then freed, so the two processes do not both hold them).
     """
-    from lateint.maxsim import pad
+    from lateint.similarity import pad
 
     if args.no_pylate:
         return None
@@ -165,7 +165,7 @@ def ceiling(queries: torch.Tensor, flat: torch.Tensor, rows: int = 4096):
 
 def naive_seconds_per_pair(queries: torch.Tensor, docs: list[torch.Tensor], n_pairs: int, seed: int) -> float:
     """Seconds per pair of the reference ``maxsim`` in a Python loop, measured on ``n_pairs`` random pairs."""
-    from lateint.maxsim import maxsim
+    from lateint.similarity import maxsim
 
     gen = torch.Generator().manual_seed(seed)
     qi = torch.randint(0, queries.shape[0], (n_pairs,), generator=gen).tolist()
@@ -181,7 +181,7 @@ def bench_dim(args: argparse.Namespace, dim: int, dtypes: list[str]) -> list[dic
     from lateint.lessons.cost import best_of
     from lateint.index import MaxSimIndex
     from lateint.index import maxsim_scores
-    from lateint.maxsim import pad
+    from lateint.similarity import pad
 
     default_bucket = inspect.signature(MaxSimIndex).parameters["bucket"].default
     queries, flat, lengths = make_data(args, dim)

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 from _common import report, table  # noqa: E402
 
-from lateint.compare import encode_corpus  # noqa: E402
+from lateint.comparison import encode_corpus  # noqa: E402
 from lateint.lessons.compress import ResidualCodec, fit_pca, merge_tokens, nbytes  # noqa: E402
 from lateint.lessons.cost import best_of, found_share  # noqa: E402
 from lateint.data import load_beir, subsample  # noqa: E402

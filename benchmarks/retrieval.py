@@ -23,7 +23,7 @@ from lateint import load_encoder  # noqa: E402
 from lateint.bm25 import BM25  # noqa: E402
 import lateint.cache  # noqa: E402
 from lateint.data import load_beir  # noqa: E402
-from lateint.evaluate import evaluate, run_from_scores  # noqa: E402
+from lateint.metrics import evaluate, run_from_scores  # noqa: E402
 from lateint.index import MaxSimIndex, PooledIndex  # noqa: E402
 
 METRICS = ("ndcg@10", "recall@100", "recall@10", "recall@2")

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> None:
     from lateint.bm25 import BM25
     from lateint.data import load_beir
     from lateint.encoders import load_encoder
-    from lateint.evaluate import evaluate
+    from lateint.metrics import evaluate
     from lateint.train import init_head, train, training_pairs
 
     if args.threads:

@@ -17,13 +17,13 @@ highlighting and widgets, and ``lateint.checks`` the exercises' automatic checks
 """
 
 from .bm25 import BM25
-from .expect import expect
-from .compare import compare, encode_corpus, retrieve_all
+from .tolerance import expect
+from .comparison import compare, encode_corpus, retrieve_all
 from .data import BeirDataset, load_beir, subsample
 from .encoders import DEFAULT_MODEL, Encoder, EncoderLoadError, load_encoder
-from .evaluate import evaluate, evaluate_per_query, run_from_scores
+from .metrics import evaluate, evaluate_per_query, run_from_scores
 from .index import MaxSimIndex, PooledIndex, length_groups, load_index, maxsim_scores
-from .maxsim import Match, cosine_scores, explain, maxsim, maxsim_batch, pad
+from .similarity import Match, cosine_scores, explain, maxsim, maxsim_batch, pad
 from .pooling import pool
 from .rerank import two_stage_search
 from .windows import encode_cram, encode_whole

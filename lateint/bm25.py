@@ -1,7 +1,7 @@
 """BM25, the lexical baseline every neural retriever is compared against.
 
 Scoring is done by the `bm25s` library; this module only adds the plumbing the course
-needs: doc ids in, a run dict {query id: {doc id: score}} out (see lateint.evaluate).
+needs: doc ids in, a run dict {query id: {doc id: score}} out (see lateint.metrics).
 
 Text is lower-cased, split into words (\\w\\w+), English stopwords are dropped and,
 by default, words are stemmed with the Snowball English stemmer (the PyStemmer
@@ -17,7 +17,7 @@ import bm25s.stopwords
 import numpy as np
 import torch
 
-from .evaluate import Run, run_from_hits, top_k
+from .metrics import Run, run_from_hits, top_k
 
 # bm25s's English stopword list (what stopwords="en" drops), lower-cased: the function words
 # that other modules also leave out when they compare the content words of texts.
@@ -112,7 +112,7 @@ class BM25:
 
         The same return type as the indexes' ``search``. Documents with score 0 (no term
         in common with the query) are left out, as Lucene does, so a query can get fewer
-        than ``k`` results, or none. Ties are ordered like ``lateint.evaluate``.
+        than ``k`` results, or none. Ties are ordered like ``lateint.metrics``.
         """
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}.")
@@ -123,7 +123,7 @@ class BM25:
         return hits
 
     def run(self, queries: Sequence[str], query_ids: Sequence[str], k: int = 100) -> Run:
-        """:meth:`search` as a run ``{query id: {doc id: score}}``, for ``lateint.evaluate``."""
+        """:meth:`search` as a run ``{query id: {doc id: score}}``, for ``lateint.metrics``."""
         _check_ids(query_ids, queries, "query")
         return run_from_hits(query_ids, self.search(queries, k))
 

@@ -22,9 +22,9 @@ from typing import Callable, Sequence
 import torch
 
 from .encoders import check_texts
-from .evaluate import top_k
+from .metrics import top_k
 from .index import Index
-from .maxsim import cosine_scores
+from .similarity import cosine_scores
 
 __all__ = ["Chunk", "chunk_spans", "token_chunks", "sentence_chunks", "best_chunk", "best_chunk_fast", "ChunkIndex"]
 

@@ -9,8 +9,8 @@ Both indexes share one interface:
 
 - ``scores(queries) -> (nq, nd)`` float32 tensor;
 - ``search(queries, k) -> list`` of ranked ``[(doc_id, score), ...]`` per query (equal
-  scores by doc id, descending, as ``lateint.evaluate`` ranks them);
-- ``run(queries, query_ids, k) -> {query id: {doc id: score}}`` for ``lateint.evaluate``;
+  scores by doc id, descending, as ``lateint.metrics`` ranks them);
+- ``run(queries, query_ids, k) -> {query id: {doc id: score}}`` for ``lateint.metrics``;
 - ``save(path)`` / ``load(path)``: one safetensors file, ids in its metadata.
 """
 
@@ -26,9 +26,9 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from .cache import encode
-from .evaluate import Run, run_from_hits, top_k
+from .metrics import Run, run_from_hits, top_k
 from .files import write_atomically
-from .maxsim import check_batches, check_tokens, cosine_scores, pad
+from .similarity import check_batches, check_tokens, cosine_scores, pad
 
 __all__ = ["maxsim_scores", "length_groups", "MaxSimIndex", "PooledIndex", "load_index"]
 
@@ -43,8 +43,8 @@ def maxsim_scores(
 ) -> torch.Tensor:
     """MaxSim of every query against every document: the fast kernel the indexes use.
 
-    Same number as :func:`lateint.maxsim.maxsim` for each pair and as the readable
-    :func:`lateint.maxsim.maxsim_batch` for a batch (the tests prove it), computed as one matrix product
+    Same number as :func:`lateint.similarity.maxsim` for each pair and as the readable
+    :func:`lateint.similarity.maxsim_batch` for a batch (the tests prove it), computed as one matrix product
     per chunk of documents: all document tokens of the chunk (rows) against all
     query tokens (columns), then a max over each document's rows and a sum over
     each query's columns. A padded document position never wins a max (its row is
@@ -198,7 +198,7 @@ class Index:
         return self.hits(self.scores(queries), k)
 
     def run(self, queries, query_ids: Sequence[str], k: int = 100) -> Run:
-        """:meth:`search` as a run ``{query id: {doc id: score}}``, for ``lateint.evaluate``."""
+        """:meth:`search` as a run ``{query id: {doc id: score}}``, for ``lateint.metrics``."""
         return run_from_hits(query_ids, self.search(queries, k))
 
     def hits(
@@ -208,7 +208,7 @@ class Index:
 
         Column ``j`` of row ``i`` scores document ``positions[i, j]`` of this index (``positions``
         ``(nq, n)``, e.g. each query's candidates), or document ``j`` when ``positions`` is None.
-        Equal scores are ordered by doc id, descending: the rule of ``lateint.evaluate`` (:func:`top_k`).
+        Equal scores are ordered by doc id, descending: the rule of ``lateint.metrics`` (:func:`top_k`).
         """
         return top_k(scores, self.doc_ids, k, positions)
 

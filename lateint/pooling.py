@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from .maxsim import check_mask, describe
+from .similarity import check_mask, describe
 
 __all__ = ["mean_pool", "cls_pool", "max_pool", "pool", "POOLINGS"]
 
@@ -40,7 +40,7 @@ POOLINGS = {"mean": mean_pool, "cls": cls_pool, "max": max_pool}
 def pool(hidden: torch.Tensor, mask: torch.Tensor, how: str = "mean") -> torch.Tensor:
     """Pool by name: ``"mean"``, ``"cls"`` or ``"max"``. Shapes as above.
 
-    ``mask`` is checked as MaxSim checks it (:func:`lateint.maxsim.check_mask`): bool or 0/1 values, and
+    ``mask`` is checked as MaxSim checks it (:func:`lateint.similarity.check_mask`): bool or 0/1 values, and
     every row needs a real token (an empty text has nothing to pool).
     """
     if how not in POOLINGS:

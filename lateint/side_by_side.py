@@ -6,7 +6,7 @@
     print(format_results(both.search(query)))
 
 The two indexes are built from ONE forward pass of the encoder (see
-:func:`lateint.compare.encode_corpus`): same weights, only the scoring differs.
+:func:`lateint.comparison.encode_corpus`): same weights, only the scoring differs.
 A pooled score is a cosine in [-1, 1]; a MaxSim score is a sum of one cosine per
 query token, so it is at most the number of query tokens. Lessons 00 and 02 and
 the query stepper (:mod:`lateint.display.widgets`) use it.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .compare import encode_corpus
+from .comparison import encode_corpus
 from .index import MaxSimIndex, PooledIndex
 
 __all__ = ["EncodedQuery", "SideBySide", "format_results"]

@@ -51,7 +51,7 @@ def encoder():
 
 def toy() -> Figure:
     """Lesson 02, section 1: the pencil-and-paper example, heat map and the bars MaxSim adds."""
-    from lateint.maxsim import explain
+    from lateint.similarity import explain
 
     q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     d = torch.tensor([[0.6, 0.8], [0.8, 0.6], [-0.8, 0.6]])
@@ -95,7 +95,7 @@ def needle() -> Figure:
 
 def limit() -> Figure:
     """Lesson 01, section 2: LIMIT-small, all 1,000 queries, Recall@2 of each method."""
-    from lateint.compare import compare
+    from lateint.comparison import compare
     from lateint.data import load_beir
 
     table = compare(load_beir("limit-small"), encoder(), metrics=("recall@2",), show_progress=False)
@@ -150,7 +150,7 @@ def negation() -> Figure:
 def multihop() -> Figure:
     """Lesson 06, section 4: both documents of a two-hop question found, one search vs an agent loop."""
     from lateint.lessons.agent import agent_run, searcher
-    from lateint.compare import retrieve_all
+    from lateint.comparison import retrieve_all
     from lateint.lessons.failures import multihop_dataset, recall_gap
 
     enc, hop = encoder(), multihop_dataset()

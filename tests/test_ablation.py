@@ -12,8 +12,8 @@ from lateint.lessons.ablation import (
     win_shares,
 )
 from lateint.data import BeirDataset
-from lateint.evaluate import evaluate, run_from_scores
-from lateint.maxsim import maxsim
+from lateint.metrics import evaluate, run_from_scores
+from lateint.similarity import maxsim
 
 
 def tiny_dataset():

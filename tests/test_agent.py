@@ -17,8 +17,8 @@ from lateint.lessons.agent import (
     trace_question,
     searcher,
 )
-from lateint.compare import encode_corpus
-from lateint.evaluate import evaluate
+from lateint.comparison import encode_corpus
+from lateint.metrics import evaluate
 from lateint.lessons.failures import multihop_dataset, success_at_k
 from lateint.index import MaxSimIndex
 

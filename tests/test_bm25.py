@@ -8,7 +8,7 @@ from helpers import SHARED, needs_shared
 
 from lateint.bm25 import BM25
 from lateint.data import load_beir
-from lateint.evaluate import evaluate, ranked_doc_ids
+from lateint.metrics import evaluate, ranked_doc_ids
 
 DOC_IDS = ["bread", "planets", "football", "python"]
 TEXTS = [

@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from lateint import checks
-from lateint.evaluate import ndcg_at_k, recall_at_k
+from lateint.metrics import ndcg_at_k, recall_at_k
 from lateint.lessons.hybrid import rrf
 from lateint.index import maxsim_scores
-from lateint.maxsim import cosine_scores, explain, maxsim
+from lateint.similarity import cosine_scores, explain, maxsim
 from lateint.lessons.perquery import Paired
 from lateint.pooling import mean_pool
 
@@ -438,7 +438,7 @@ def test_held_out_alpha(capsys):
 
 def test_held_out_alpha_agrees_with_held_out_fusion():
     """The check's answer for one split is what lesson 04's held_out_fusion reports as 'tuned'."""
-    from lateint.evaluate import evaluate_per_query
+    from lateint.metrics import evaluate_per_query
     from lateint.lessons.hybrid import held_out_fusion, interpolate, split_qrels
 
     qrels = {f"q{i}": {f"d{i}": 1} for i in range(12)}

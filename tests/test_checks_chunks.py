@@ -6,7 +6,7 @@ import torch
 
 from lateint import checks
 from lateint.chunking import best_chunk, best_chunk_fast
-from lateint.evaluate import top_k
+from lateint.metrics import top_k
 
 
 def passes(check, fn, capsys):

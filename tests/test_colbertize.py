@@ -6,10 +6,10 @@ import torch
 
 from lateint import load_encoder
 from lateint.lessons.colbertize import colbertize, plot_projection_sweep, project, projection_sweep, random_projection
-from lateint.compare import encode_corpus
+from lateint.comparison import encode_corpus
 from lateint.lessons.demo import demo_corpus
 from lateint.encoders import detect_format
-from lateint.evaluate import evaluate, run_from_scores
+from lateint.metrics import evaluate, run_from_scores
 from lateint.index import MaxSimIndex
 
 

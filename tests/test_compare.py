@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from lateint import load_encoder
-from lateint.compare import compare, encode_corpus, retrieve_all
+from lateint.comparison import compare, encode_corpus, retrieve_all
 from lateint.lessons.demo import demo_corpus
-from lateint.evaluate import run_from_scores
+from lateint.metrics import run_from_scores
 from lateint.index import MaxSimIndex, PooledIndex
 
 

@@ -16,7 +16,7 @@ from lateint.lessons.compress import (
     quantize_int8,
     token_groups,
 )
-from lateint.maxsim import maxsim, pad
+from lateint.similarity import maxsim, pad
 
 
 def unit(*shape, seed=0):

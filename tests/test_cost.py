@@ -17,7 +17,7 @@ from lateint.lessons.cost import (  # noqa: E402
     plot_footprint,
 )
 from lateint.data import BeirDataset  # noqa: E402
-from lateint.maxsim import maxsim  # noqa: E402
+from lateint.similarity import maxsim  # noqa: E402
 
 
 @pytest.fixture(scope="module")

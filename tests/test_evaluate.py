@@ -1,4 +1,4 @@
-"""Tests for lateint.evaluate, checked by hand and against ir_measures / pytrec_eval."""
+"""Tests for lateint.metrics, checked by hand and against ir_measures / pytrec_eval."""
 
 import math
 import random
@@ -12,7 +12,7 @@ import torch
 from ir_measures import RR, P, R, nDCG
 from helpers import SHARED, needs_shared
 
-from lateint.evaluate import (
+from lateint.metrics import (
     evaluate,
     evaluate_per_query,
     evaluate_scores,

@@ -167,7 +167,7 @@ def test_probe_outcomes_and_sweeps_with_bm25():
 @pytest.mark.filterwarnings("ignore:.*-token limit")  # the tiny checkpoint's queries hold 12 tokens
 def test_probe_outcomes_dense_agree_with_pair_outcomes(stanford_ckpt, tmp_path, monkeypatch):
     from lateint import load_encoder
-    from lateint.compare import retrieve_all
+    from lateint.comparison import retrieve_all
     from lateint.lessons.failures import probe_outcomes
 
     monkeypatch.setenv("LATEINT_CACHE", str(tmp_path))

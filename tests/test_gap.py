@@ -13,7 +13,7 @@ import pytest
 from ir_measures import nDCG
 
 from lateint.display import plots
-from lateint.evaluate import ranked_doc_ids
+from lateint.metrics import ranked_doc_ids
 from lateint.lessons.gap import gap_split, gap_table, never_retrieved, oracle_run, plot_gap, top_of_runs
 
 # q1 needs a and b, q2 needs c (grade 2) and d, q3 needs e. At depth 2:

@@ -51,7 +51,7 @@ from lateint.grade.judge import hidden_inputs, judge_task, suite
 from lateint.grade.ledger import ledger_path
 from lateint.grade.report import clean
 from lateint.grade.sandbox import FRESH_UIDS, isolation, remove_tree, run_notebook
-from lateint.maxsim import explain, maxsim
+from lateint.similarity import explain, maxsim
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 GRADER = Path(lateint.__file__).resolve().parent  # the grader's own files: the whole lateint package

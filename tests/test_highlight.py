@@ -11,7 +11,7 @@ from lateint.display.highlight import (
     render_tokens,
     token_strengths,
 )
-from lateint.maxsim import Match, maxsim
+from lateint.similarity import Match, maxsim
 
 
 def spans(html: str) -> list[tuple[str | None, str]]:

@@ -1,7 +1,7 @@
 """hybrid.py: reciprocal rank fusion and min-max score interpolation."""
 import pytest
 
-from lateint.evaluate import evaluate, ranked_doc_ids
+from lateint.metrics import evaluate, ranked_doc_ids
 from lateint.lessons.hybrid import (
     best_alpha,
     interpolate,

@@ -5,7 +5,7 @@ from helpers import ragged
 
 from lateint.cache import cached_encode, encode
 from lateint.index import MaxSimIndex, PooledIndex, load_index
-from lateint.maxsim import maxsim
+from lateint.similarity import maxsim
 
 
 def rand_docs(n, seed=0, dim=8):

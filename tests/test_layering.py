@@ -61,7 +61,7 @@ def is_core(module: str) -> bool:
 
 def test_the_package_has_both_layers():
     names = [module_name(p) for p in MODULES]
-    assert {"lateint.encoders", "lateint.maxsim", "lateint.index", "lateint.expect"} <= {n for n in names if is_core(n)}
+    assert {"lateint.encoders", "lateint.similarity", "lateint.index", "lateint.tolerance"} <= {n for n in names if is_core(n)}
     assert any(within(n, ("lateint.lessons",)) for n in names) and not is_core("lateint.lessons.hybrid")
 
 
@@ -88,7 +88,7 @@ def test_importing_lateint_loads_only_the_core():
     code = "import sys, lateint; print('\\n'.join(sorted(m for m in sys.modules if m.startswith('lateint'))))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=PACKAGE.parent).stdout.split()
-    assert "lateint.maxsim" in loaded
+    assert "lateint.similarity" in loaded
     assert [m for m in loaded if not is_core(m)] == []
 
 
@@ -100,3 +100,18 @@ def test_the_checker_sees_an_upward_import(tmp_path):
     assert found[0] == ("lateint.display.plots", [], 1)
     found = found[1:]
     assert found == [("lateint.lessons.hybrid", ["rrf"], 3)] and within(found[0][0], UPPER)
+
+
+def test_a_module_name_never_names_a_function():
+    """``lateint.X`` is module X for every core module: no function of the top-level API hides one
+    (``import lateint.maxsim as M`` once gave the function ``maxsim``)."""
+    import importlib
+
+    import lateint
+
+    for path in MODULES:
+        name = module_name(path)
+        if name.count(".") == 1 and is_core(name):
+            module = importlib.import_module(name)
+            assert getattr(lateint, name.split(".")[1]) is module, f"lateint.{name.split('.')[1]} is not the module {name}"
+    assert callable(lateint.maxsim) and callable(lateint.evaluate) and callable(lateint.compare)

@@ -6,7 +6,7 @@ from lateint.data import BeirDataset
 from lateint.encoders import load_encoder
 from lateint.lessons.long_docs import (CRAM, MAXSIM_CUT, MAXSIM_WHOLE, POOLED_CUT, chunk_label, joined_corpus,
                                        measure_strategies, strategy_table, truncation_fact)
-from lateint.maxsim import cosine_scores
+from lateint.similarity import cosine_scores
 from lateint.windows import encode_cram, encode_whole
 
 

@@ -5,7 +5,7 @@ from helpers import ragged
 
 import lateint
 from lateint.index import maxsim_scores
-from lateint.maxsim import cosine_scores, explain, maxsim, maxsim_batch, pad
+from lateint.similarity import cosine_scores, explain, maxsim, maxsim_batch, pad
 
 
 def test_reference_by_hand():

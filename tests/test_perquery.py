@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from lateint.evaluate import evaluate
+from lateint.metrics import evaluate
 from lateint.lessons.perquery import paired, relative_gain
 
 QRELS = {f"q{i}": {"good": 1} for i in range(6)}

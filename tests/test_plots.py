@@ -11,7 +11,7 @@ from matplotlib.colors import to_hex
 from matplotlib.patches import Rectangle
 
 from lateint.display import plots
-from lateint.maxsim import explain
+from lateint.similarity import explain
 
 TABLE = {"pooled": {"ndcg@10": 0.41, "recall@100": 0.7}, "maxsim": {"ndcg@10": 0.55, "recall@100": 0.8},
          "bm25": {"ndcg@10": 0.62, "recall@100": 0.9}}

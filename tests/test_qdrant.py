@@ -42,7 +42,7 @@ def scifact():
 
     Small because qdrant-client's local mode computes MaxSim in Python, one (query, document) pair at a time.
     """
-    from lateint.compare import encode_corpus
+    from lateint.comparison import encode_corpus
     from lateint.data import load_beir, subsample
     from lateint.encoders import load_encoder
 

@@ -4,7 +4,7 @@ import torch
 from helpers import ragged
 
 from lateint.index import MaxSimIndex, PooledIndex
-from lateint.maxsim import maxsim
+from lateint.similarity import maxsim
 from lateint.rerank import rerank, two_stage_search
 
 

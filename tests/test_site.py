@@ -63,11 +63,11 @@ def test_relative_links_go_to_pages_or_to_github():
     bench = site_build.Page(ROOT / "benchmarks" / "README.md", "benchmarks/index.html", "Benchmarks")
     pages = {"notebooks/02_x.ipynb": lesson, "benchmarks/README.md": bench}
     body = ('<a href="../benchmarks/README.md#the-table">t</a> <a href="02_x.ipynb">self</a> '
-            '<a href="../lateint/maxsim.py">code</a> <a href="https://example.org/a">web</a> <a href="#s1">s</a>')
+            '<a href="../lateint/similarity.py">code</a> <a href="https://example.org/a">web</a> <a href="#s1">s</a>')
     out = site_build.rewrite_links(body, lesson, pages)
     assert re.findall(r'href="([^"]*)"', out) == [
         "../benchmarks/index.html#the-table", "../lessons/02_x.html",
-        site_build.GITHUB + "lateint/maxsim.py", "https://example.org/a", "#s1"]
+        site_build.GITHUB + "lateint/similarity.py", "https://example.org/a", "#s1"]
 
 
 def test_lessons_follow_the_readme_and_carry_measured_run_times():

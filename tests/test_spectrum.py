@@ -8,11 +8,11 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lateint.compare import retrieve_all  # noqa: E402
+from lateint.comparison import retrieve_all  # noqa: E402
 from lateint.data import BeirDataset  # noqa: E402
 from lateint.display.diagrams import SPECTRUM_TITLES, interaction_spectrum  # noqa: E402
-from lateint.evaluate import evaluate  # noqa: E402
-from lateint.maxsim import Match, maxsim  # noqa: E402
+from lateint.metrics import evaluate  # noqa: E402
+from lateint.similarity import Match, maxsim  # noqa: E402
 from lateint.lessons.spectrum import (  # noqa: E402
     INTERACTIONS,
     EncoderSize,

@@ -15,7 +15,7 @@ from helpers import DOCS, QUERIES, assert_same, assert_same_tokens, needs_pylate
 from lateint.data import BeirDataset, load_beir
 from lateint.encoders import load_encoder
 from lateint.index import maxsim_scores
-from lateint.maxsim import maxsim, maxsim_batch, pad
+from lateint.similarity import maxsim, maxsim_batch, pad
 from lateint.data import subsample
 from lateint.train.loop import TrainableHead
 from lateint.train import Pair, evaluate_heads, init_head, score_heads, train, training_pairs
@@ -132,7 +132,7 @@ def test_cached_frozen_layers_give_the_full_forward_pass(minilm):
 
 
 def test_training_and_search_share_one_maxsim_with_gradients():
-    """Training scores with lateint.maxsim.maxsim_batch: the reference maxsim's numbers, 0/1 integer masks accepted,
+    """Training scores with lateint.similarity.maxsim_batch: the reference maxsim's numbers, 0/1 integer masks accepted,
     and the gradient MaxSim has: each query token is pulled toward the document token it picked."""
     g = torch.Generator().manual_seed(0)
     qs = [torch.randn(n, 8, generator=g) for n in (3, 5)]

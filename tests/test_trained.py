@@ -19,7 +19,7 @@ from safetensors.torch import save_file
 
 from lateint.data import load_beir, subsample
 from lateint.encoders import load_encoder
-from lateint.evaluate import evaluate, run_from_scores
+from lateint.metrics import evaluate, run_from_scores
 from lateint.index import maxsim_scores
 from lateint.train import init_head
 from lateint.trained import ARTIFACT, RECIPE, build, load_lesson_head, load_lesson_model

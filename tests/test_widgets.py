@@ -6,7 +6,7 @@ import torch
 
 from lateint import maxsim
 from lateint.lessons.demo import NEEDLE_DOC_ID, NEEDLE_QUERY, demo_corpus
-from lateint.maxsim import explain
+from lateint.similarity import explain
 from lateint.side_by_side import SideBySide
 from lateint.display.widgets import (
     THEME_BACKGROUNDS,

@@ -12,8 +12,8 @@ A check
    where typical mistakes show (one token, heavy padding, negative similarities,
    graded judgements...);
 2. runs the learner's function on copies of them and compares each answer with the
-   library's own function (``lateint.maxsim.maxsim``, ``lateint.pooling.mean_pool``,
-   ``lateint.evaluate.ndcg_at_k``, ``lateint.lessons.compress.nbytes``...), not with a second
+   library's own function (``lateint.similarity.maxsim``, ``lateint.pooling.mean_pool``,
+   ``lateint.metrics.ndcg_at_k``, ``lateint.lessons.compress.nbytes``...), not with a second
    implementation. One task has no library counterpart, so its reference lives in
    :func:`check_token_pooling`: adjacent token pooling (the library's
    ``lateint.lessons.compress.merge_tokens`` clusters similar tokens instead);
@@ -29,12 +29,12 @@ says so, which is the error the unanswered exercise notebooks show (nbval expect
 
 Layout: ``lesson00.py`` ... ``lesson07.py`` (and ``lesson01b.py``) hold each exercise's checks and hidden
 inputs, ``harness.py`` what they share (:class:`Case`, running, judging, the plain-words verdicts).
-The lessons' own tolerance checks, :func:`lateint.expect.expect`, are core (the core may use
+The lessons' own tolerance checks, :func:`lateint.tolerance.expect`, are core (the core may use
 them; re-exported here). :func:`suite_of` hands a check's cases to a grader (``lateint.grade``)
 without running anything.
 """
 
-from ..expect import ExpectationFailed, expect
+from ..tolerance import ExpectationFailed, expect
 from .harness import CheckFailed, Suite, suite_of
 from .lesson00 import check_cosine_scores, check_ndcg_at_10
 from .lesson01 import check_embed_pooled, check_mean_pool, check_needle_curve

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from ..encoders import load_encoder
-from ..maxsim import pad
+from ..similarity import pad
 
 SEED = 1234  # every hidden input is drawn from generators seeded from this
 

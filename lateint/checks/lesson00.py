@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
-from ..evaluate import ndcg_at_k
-from ..maxsim import cosine_scores
+from ..metrics import ndcg_at_k
+from ..similarity import cosine_scores
 from .harness import (
     SEED,
     Case,
@@ -22,7 +22,7 @@ from .harness import (
 def check_cosine_scores(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
     """Check ``fn(queries (nq, dim), docs (nd, dim)) -> (nq, nd)`` cosine similarities.
 
-    Reference: :func:`lateint.maxsim.cosine_scores`. The hidden vectors are NOT unit
+    Reference: :func:`lateint.similarity.cosine_scores`. The hidden vectors are NOT unit
     length, so a plain dot product is caught.
     """
     gen = seeded_generator(0)
@@ -82,7 +82,7 @@ def check_ndcg_at_10(fn: Callable[[Sequence[str], Mapping[str, int]], float]) ->
     """Check ``fn(ranked_ids, rels) -> float``: nDCG@10 of one query.
 
     ``ranked_ids`` is the retrieved doc ids, best first; ``rels`` maps doc id -> grade
-    (0 = judged not relevant). Reference: :func:`lateint.evaluate.ndcg_at_k` with k=10
+    (0 = judged not relevant). Reference: :func:`lateint.metrics.ndcg_at_k` with k=10
     (gain = grade, discount log2(rank + 1), ideal = the judgements sorted by grade).
     """
     rng = torch.Generator().manual_seed(SEED + 1)

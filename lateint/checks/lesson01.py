@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from ..lessons.demo import needle_haystack
-from ..maxsim import cosine_scores, maxsim
+from ..similarity import cosine_scores, maxsim
 from ..pooling import mean_pool
 from .harness import (
     Case,

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from ..chunking import best_chunk
-from ..evaluate import top_k
+from ..metrics import top_k
 from .harness import Case, compare_ids, compare_tensor, run_check, seeded_generator
 
 
@@ -59,9 +59,9 @@ def check_best_chunk_scores(fn: Callable[[torch.Tensor, list[int], int], torch.T
 def check_top_documents(fn: Callable[[torch.Tensor, list[int], list[str], int], list[str]]) -> None:
     """Check ``fn(chunk_scores (n_chunks,), chunk_doc, doc_ids, k) -> list of doc ids``: the top ``k``
     DOCUMENTS for one query, best first, each once, a document scored by its best chunk (equal scores by
-    doc id, descending, as ``lateint.evaluate`` ranks them).
+    doc id, descending, as ``lateint.metrics`` ranks them).
 
-    Reference: :func:`lateint.chunking.best_chunk` then :func:`lateint.evaluate.top_k`.
+    Reference: :func:`lateint.chunking.best_chunk` then :func:`lateint.metrics.top_k`.
     """
     gen = seeded_generator(31)
     cases = []

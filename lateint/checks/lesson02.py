@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from ..index import maxsim_scores
-from ..maxsim import explain, maxsim, pad
+from ..similarity import explain, maxsim, pad
 from .harness import (
     Case,
     compare_number,
@@ -26,7 +26,7 @@ from .harness import (
 def check_maxsim(fn: Callable[[torch.Tensor, torch.Tensor], float]) -> None:
     """Check ``fn(q (Lq, dim), d (Ld, dim)) -> number``: MaxSim of one query and one document.
 
-    Reference: :func:`lateint.maxsim.maxsim` (for each query token its best dot
+    Reference: :func:`lateint.similarity.maxsim` (for each query token its best dot
     product with any document token, summed over query tokens).
     """
     gen = seeded_generator(3)
@@ -88,7 +88,7 @@ def check_maxsim_batched(
     Reference: :func:`lateint.index.maxsim_scores`: every query against every
     document, padded positions ignored on both sides. Padded positions in the hidden
     batches hold vectors (as a model's output does), except in the case padded with
-    zeros as :func:`lateint.maxsim.pad` does, where all real similarities are negative.
+    zeros as :func:`lateint.similarity.pad` does, where all real similarities are negative.
     """
     gen = seeded_generator(4)
     cases = []
@@ -163,7 +163,7 @@ def _batched_case(name: str, Q, D, qm, dm) -> Case:
 def check_best_matches(fn: Callable[[torch.Tensor, torch.Tensor], Sequence[tuple[int, float]]]) -> None:
     """Check ``fn(q (Lq, dim), d (Ld, dim)) -> [(doc_position, similarity), ...]``, one pair per query token.
 
-    Reference: :func:`lateint.maxsim.explain` (its ``doc_position`` and ``similarity``).
+    Reference: :func:`lateint.similarity.explain` (its ``doc_position`` and ``similarity``).
     """
     gen = seeded_generator(5)
     cases = []

@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from ..evaluate import ranked_doc_ids
-from ..maxsim import cosine_scores, maxsim
+from ..metrics import ranked_doc_ids
+from ..similarity import cosine_scores, maxsim
 from .harness import (
     Case,
     compare_ids,
@@ -89,8 +89,8 @@ def _compare_tensor_list(check: str, got: Any, case: Case) -> None:
 def check_rerank(fn: Callable[[torch.Tensor, Mapping[str, torch.Tensor]], Sequence[str]]) -> None:
     """Check ``fn(q (Lq, dim), candidates {doc_id: (Ld, dim)}) -> doc ids``, best MaxSim first.
 
-    Reference: the candidates sorted by :func:`lateint.maxsim.maxsim`, ties broken like
-    :func:`lateint.evaluate.ranked_doc_ids`.
+    Reference: the candidates sorted by :func:`lateint.similarity.maxsim`, ties broken like
+    :func:`lateint.metrics.ranked_doc_ids`.
     """
     gen = seeded_generator(6)
     cases = []

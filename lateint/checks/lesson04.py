@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from ..evaluate import recall_at_k
+from ..metrics import recall_at_k
 from ..lessons.domain import fragmentation
 from ..lessons.hybrid import pick_best, rrf
 from .harness import (
@@ -26,7 +26,7 @@ from .harness import (
 def check_recall_at_k(fn: Callable[[Sequence[str], Mapping[str, int], int], float]) -> None:
     """Check ``fn(ranked_ids, rels, k) -> float``: the fraction of the relevant documents in the top k.
 
-    Reference: :func:`lateint.evaluate.recall_at_k` (relevant = grade >= 1).
+    Reference: :func:`lateint.metrics.recall_at_k` (relevant = grade >= 1).
     """
     ids = [f"doc{i}" for i in range(20)]
     specs = [

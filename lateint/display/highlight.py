@@ -1,6 +1,6 @@
 """See what MaxSim matched: documents rendered as HTML, each token coloured by its match.
 
-:func:`lateint.maxsim.explain` says, for every query token, which document token was
+:func:`lateint.similarity.explain` says, for every query token, which document token was
 its best match and how similar the two are. Turned around, that gives every
 *document* token a strength: the highest similarity with which some query token
 picked it (a token no query token picked gets none). :func:`highlight` colours the
@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 
-from ..maxsim import Match, explain
+from ..similarity import Match, explain
 
 __all__ = ["Html", "explain_texts", "token_strengths", "token_spans", "render_tokens", "highlight", "alignment_table"]
 
@@ -37,7 +37,7 @@ class Html(str):
 
 
 def explain_texts(encoder, query: str, doc: str) -> list[Match]:
-    """:func:`lateint.maxsim.explain` for one query and one document given as text:
+    """:func:`lateint.similarity.explain` for one query and one document given as text:
     encodes both with ``encoder`` and returns one :class:`Match` per query token, with token strings."""
     for name, text in (("query", query), ("doc", doc)):
         if not isinstance(text, str):
@@ -52,7 +52,7 @@ def token_strengths(matches: Sequence[Match], n_doc_tokens: int) -> list[float |
     a query token chose it as its MaxSim match, or ``None`` if no query token did.
 
     Args:
-        matches: rows from :func:`lateint.maxsim.explain` for one query and one document.
+        matches: rows from :func:`lateint.similarity.explain` for one query and one document.
         n_doc_tokens: the document's number of token vectors ``Ld``.
 
     Returns:
@@ -184,7 +184,7 @@ def highlight(
 
 
 def alignment_table(matches: Sequence[Match], skip: Sequence[str] = ()) -> str:
-    """A plain-text table of :func:`~lateint.maxsim.explain` rows: each query token, its
+    """A plain-text table of :func:`~lateint.similarity.explain` rows: each query token, its
     best document token and their similarity, then the MaxSim total.
 
     Args:

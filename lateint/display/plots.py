@@ -10,7 +10,7 @@ The methods compared throughout the course keep the same colour everywhere
 :func:`method_label`.
 
 - :func:`bar_compare`: one metric, one bar per method, from a ``{method: {metric: value}}``
-  table (what :func:`lateint.compare.compare` returns);
+  table (what :func:`lateint.comparison.compare` returns);
 - :func:`grouped_bar_compare`: the same for several datasets side by side;
 - :func:`similarity_heatmap`: the query-token x document-token similarity matrix,
   with each row's maximum (the match MaxSim keeps) outlined;
@@ -105,7 +105,7 @@ _METRIC_NAMES = {"ndcg": "nDCG", "recall": "Recall", "mrr": "MRR", "precision": 
 
 def metric_label(metric: str) -> str:
     """Display name of a metric: ``"ndcg@10"`` -> ``"nDCG@10"``, ``"recall@100"`` -> ``"Recall@100"``."""
-    from ..evaluate import parse_metric
+    from ..metrics import parse_metric
 
     base, k = parse_metric(metric)
     return f"{_METRIC_NAMES.get(base, base)}@{k}"
@@ -194,7 +194,7 @@ def bar_compare(
 ) -> Axes:
     """One bar per method for one ``metric`` of a ``{method: {metric: value}}`` table.
 
-    This is the table :func:`lateint.compare.compare` returns. Bars are labelled
+    This is the table :func:`lateint.comparison.compare` returns. Bars are labelled
     with the method names under them. ``options`` (``title``, ``ylabel``, ``ylim``,
     ``ax``, ``annotate``) are those of :func:`grouped_bar_compare`.
     """
@@ -282,7 +282,7 @@ def contribution_bars(
     """Horizontal bars: each query token's best similarity, labelled "query token -> doc token".
 
     Args:
-        matches: the rows of :func:`lateint.maxsim.explain` (anything with
+        matches: the rows of :func:`lateint.similarity.explain` (anything with
             ``query_token``, ``doc_token`` and ``similarity``), one bar each, top to bottom.
 
     Returns:

@@ -6,7 +6,7 @@ Two layers, so the logic can be tested without a browser:
   a step; it exposes the current query token, the document token MaxSim picked for
   it (and where), their similarity, the contributions so far and the running total,
   and the top-k rankings of pooled and MaxSim for the query. It is built on
-  :func:`lateint.maxsim.explain` and :class:`lateint.side_by_side.SideBySide`.
+  :func:`lateint.similarity.explain` and :class:`lateint.side_by_side.SideBySide`.
 - :class:`QueryStepper`, a thin ipywidgets view of that state: a query dropdown and
   text box, a document dropdown, a slider with prev/next buttons, and two tabs: the
   step view (the document's tokens shaded by similarity to the current query
@@ -31,7 +31,7 @@ import ipywidgets as w
 import torch
 
 from ..side_by_side import EncodedQuery, SideBySide
-from ..maxsim import Match, explain
+from ..similarity import Match, explain
 from .highlight import split_piece, token_spans  # a <span> per token, word pieces joined as in lateint.display.highlight
 from .plots import method_label
 

@@ -1,7 +1,7 @@
 """MaxSim in Qdrant: the search of :class:`lateint.index.MaxSimIndex`, in an engine that scales out.
 
 Qdrant stores each document as one *point*: its token vectors as one multi-vector, compared with
-a query's token vectors by MaxSim (the same sum of best matches as :func:`lateint.maxsim.maxsim`),
+a query's token vectors by MaxSim (the same sum of best matches as :func:`lateint.similarity.maxsim`),
 its pooled vector as a second, named vector, and a payload (here the document id and anything
 you add). Two classes, one interface::
 
@@ -37,7 +37,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from ..evaluate import Run, run_from_hits
+from ..metrics import Run, run_from_hits
 
 __all__ = [
     "STORAGES",
@@ -219,7 +219,7 @@ class _MaxSimEngine:
 
     def run(self, queries: Sequence[torch.Tensor | np.ndarray], query_ids: Sequence[str], k: int = 100,
             exact: bool = False, rescore: bool | None = None) -> Run:
-        """:meth:`search` as a run ``{query id: {doc id: score}}`` for ``lateint.evaluate``, as the in-memory indexes give."""
+        """:meth:`search` as a run ``{query id: {doc id: score}}`` for ``lateint.metrics``, as the in-memory indexes give."""
         if len(query_ids) != len(queries):
             raise ValueError(f"{len(query_ids)} query ids for {len(queries)} queries: pass one id per query, in order.")
         return run_from_hits(query_ids, self.search(queries, k, exact=exact, rescore=rescore))

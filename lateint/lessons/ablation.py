@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 
 from ..cache import encode
-from ..evaluate import evaluate_scores
+from ..metrics import evaluate_scores
 from ..index import MaxSimIndex
 
 __all__ = ["TOKEN_KINDS", "token_kind", "TokenVectors", "maxsim_quality", "win_shares", "token_shares", "mean_norms", "variants"]
@@ -179,7 +179,7 @@ def variants(ds, raw: TokenVectors, metrics: Sequence[str] = ("recall@2", "ndcg@
     - ``"skiplist"``: normalised, punctuation dropped from the documents (ColBERT's skiplist);
     - ``"skiplist + [CLS]/[SEP]"``: normalised, punctuation and special tokens dropped on both sides.
 
-    The table has the shape of :func:`lateint.compare.compare`'s, so
+    The table has the shape of :func:`lateint.comparison.compare`'s, so
     :func:`lateint.display.plots.bar_compare` draws it.
     """
     if raw.normalised:

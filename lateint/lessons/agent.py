@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from ..bm25 import BM25, STOPWORDS
-from ..compare import METHODS, encode_corpus
-from ..evaluate import Run
+from ..comparison import METHODS, encode_corpus
+from ..metrics import Run
 from ..index import MaxSimIndex, PooledIndex
 
 __all__ = [
@@ -357,7 +357,7 @@ def agent_run(
     new_only: bool = False,
 ) -> tuple[Run, list[Trace]]:
     """Run :func:`trace_question` on every query of ``ds``; return a run (documents in the order
-    the agent retrieved them) for :func:`lateint.evaluate.evaluate`, and the traces.
+    the agent retrieved them) for :func:`lateint.metrics.evaluate`, and the traces.
 
     ``k``, ``decomposer``, ``max_calls`` and ``new_only`` as for :func:`trace_question`.
     """

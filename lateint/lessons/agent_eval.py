@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from statistics import mean
 
 from ..data import BeirDataset
-from ..evaluate import evaluate
+from ..metrics import evaluate
 from .agent import Decomposer, Feedback, OneSearch, RuleDecomposer, Searcher, WithFallback, agent_run, searcher
 from .failures import success_at_k
 

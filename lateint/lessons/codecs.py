@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..maxsim import describe
+from ..similarity import describe
 
 __all__ = [
     "PCA",

@@ -34,7 +34,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..encoders import model_folder
-from ..evaluate import evaluate_scores
+from ..metrics import evaluate_scores
 from ..index import MaxSimIndex
 from ..projection import project, random_projection
 
@@ -124,7 +124,7 @@ def projection_sweep(
 
     Args:
         ds: a :class:`~lateint.data.BeirDataset`; ``doc_vectors`` / ``query_vectors`` align
-            with ``ds.doc_ids`` / ``ds.query_ids`` (e.g. from :func:`lateint.compare.encode_corpus`).
+            with ``ds.doc_ids`` / ``ds.query_ids`` (e.g. from :func:`lateint.comparison.encode_corpus`).
         dims: projection sizes; a size equal to the vectors' own leaves them unprojected.
 
     Returns:

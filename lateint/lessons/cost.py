@@ -23,7 +23,7 @@ from typing import TypeVar
 import torch
 
 from ..display.tables import format_table
-from ..evaluate import evaluate, evaluate_scores
+from ..metrics import evaluate, evaluate_scores
 from ..index import MaxSimIndex, PooledIndex
 from ..rerank import two_stage_search
 from .compress import Compression, compress_each
@@ -89,7 +89,7 @@ def footprint(
     Args:
         ds: the dataset (or slice) the vectors come from.
         docs, queries: ``{"pooled": (n, dim), "tokens": [(L_i, dim), ...]}``, as
-            :func:`lateint.compare.encode_corpus` returns them.
+            :func:`lateint.comparison.encode_corpus` returns them.
         settings: the :class:`~lateint.lessons.compress.Compression` settings to measure
             (all token vectors in float32 is always measured first, as the reference).
         verbose: print each row as it is measured (full test sets take minutes).

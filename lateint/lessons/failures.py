@@ -20,7 +20,7 @@ answer and everything else is held equal:
 A pair probe is scored by :func:`pair_outcomes`: for each query, is its document
 ranked above its twin ("right"), below it ("wrong"), or given exactly the same score
 ("tie")? Chance is one right in two. Every probe is a
-:class:`~lateint.data.BeirDataset`, so :func:`lateint.compare.retrieve_all` runs
+:class:`~lateint.data.BeirDataset`, so :func:`lateint.comparison.retrieve_all` runs
 pooled, MaxSim and BM25 on it unchanged.
 """
 
@@ -31,9 +31,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..compare import retrieve_all
+from ..comparison import retrieve_all
 from ..data import BeirDataset
-from ..evaluate import Qrels, evaluate, ranked_doc_ids
+from ..metrics import Qrels, evaluate, ranked_doc_ids
 from .demo import needle_haystack
 from .probe_texts import IDENTIFIER_PAIRS, NEGATION_PAIRS, PEOPLE
 
@@ -152,7 +152,7 @@ def probe_outcomes(probe: PairProbe, encoder=None, methods: Sequence[str] = ("po
     """:func:`pair_outcomes` of each method on ``probe``: ``{method: {group: {"right", "tie", "wrong"}}}``.
 
     Every document of the probe is scored for every query (pooled and MaxSim share one
-    forward pass, see :func:`lateint.compare.retrieve_all`).
+    forward pass, see :func:`lateint.comparison.retrieve_all`).
     """
 
     runs = retrieve_all(probe.dataset, encoder, methods, k=len(probe.dataset.corpus))

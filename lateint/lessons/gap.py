@@ -5,15 +5,15 @@ document was retrieved (some method put it in its top ``depth``, e.g. top 100) b
 ranked high enough, which re-ranking or fusing the methods could still fix; or no method
 retrieved it at all, and nothing downstream of these candidates can.
 
-Inputs are the usual dictionaries (see :mod:`lateint.evaluate`): ``runs`` maps a method
+Inputs are the usual dictionaries (see :mod:`lateint.metrics`): ``runs`` maps a method
 name to its run ``{query id: {doc id: score}}``, all on the same queries, and ``qrels``
 is ``{query id: {doc id: grade}}`` (grade > 0 = relevant). "Retrieved by a method" means
-in that run's top ``depth`` by :func:`lateint.evaluate.ranked_doc_ids` (score, then doc
+in that run's top ``depth`` by :func:`lateint.metrics.ranked_doc_ids` (score, then doc
 id, the rule everything in lateint ranks by); each run is cut to that depth before it is
 scored, so every figure describes the same candidates.
 
 Definitions (the metric is nDCG@10 unless you pass another; all values are means over the
-queries of ``qrels``, computed by :func:`lateint.evaluate.evaluate`):
+queries of ``qrels``, computed by :func:`lateint.metrics.evaluate`):
 
 * **union** of a query: every document some method ranks in its top ``depth``.
 * **oracle run** (:func:`oracle_run`): for each query, the relevant documents of the
@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..evaluate import Qrels, Run, evaluate, metric_name, ranked_doc_ids
+from ..metrics import Qrels, Run, evaluate, metric_name, ranked_doc_ids
 
 __all__ = ["top_of_runs", "oracle_run", "never_retrieved", "gap_split", "gap_table", "plot_gap"]
 

@@ -18,7 +18,7 @@ identifier. Fusing the two rankings is cheap and often beats both. Two classic w
   the same as the worst document the run did retrieve.
 
 Runs are the usual dictionaries ``{query id: {doc id: score}}`` (see
-:mod:`lateint.evaluate`), so the fused run is evaluated like any other.
+:mod:`lateint.metrics`), so the fused run is evaluated like any other.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 
-from ..evaluate import Qrels, Run, evaluate, metric_name, ranked_doc_ids
+from ..metrics import Qrels, Run, evaluate, metric_name, ranked_doc_ids
 
 # What the functions accept: any mapping {query id: {doc id: score}}.
 RunLike = Mapping[str, Mapping[str, float]]

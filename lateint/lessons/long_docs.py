@@ -23,9 +23,9 @@ import torch
 from ..bm25 import BM25
 from ..chunking import ChunkIndex, sentence_chunks, token_chunks
 from ..data import BeirDataset
-from ..evaluate import evaluate, run_from_scores
+from ..metrics import evaluate, run_from_scores
 from ..index import maxsim_scores
-from ..maxsim import cosine_scores
+from ..similarity import cosine_scores
 from ..windows import encode_whole
 from .perquery import paired
 

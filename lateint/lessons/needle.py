@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..compare import encode_corpus
+from ..comparison import encode_corpus
 from ..index import maxsim_scores
 from .demo import NEEDLE, NEEDLE_DOC_ID, NEEDLE_QUERY, demo_corpus, needle_haystack
 
@@ -171,7 +171,7 @@ def needle_experiment(
 
     Args:
         encoder: an :class:`~lateint.encoders.Encoder` with mean pooling (one forward
-            pass gives both the pooled and the token vectors; see :mod:`lateint.compare`).
+            pass gives both the pooled and the token vectors; see :mod:`lateint.comparison`).
         n_filler: filler sentence counts to try; every haystack must fit the encoder's
             document window, or the needle (or filler) would be cut off silently.
         seeds: one filling per seed.

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..evaluate import Qrels, evaluate_per_query, metric_name, ranked_doc_ids
+from ..metrics import Qrels, evaluate_per_query, metric_name, ranked_doc_ids
 
 __all__ = ["Paired", "paired", "relative_gain", "promoted", "plot_paired"]
 

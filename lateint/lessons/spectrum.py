@@ -31,11 +31,11 @@ from dataclasses import dataclass
 
 import torch
 
-from ..compare import encode_corpus
+from ..comparison import encode_corpus
 from ..display.tables import format_table
-from ..evaluate import evaluate_scores, metric_name
+from ..metrics import evaluate_scores, metric_name
 from ..index import MaxSimIndex, PooledIndex
-from ..maxsim import Match, check_same_dim, check_tokens, explain
+from ..similarity import Match, check_same_dim, check_tokens, explain
 from .cost import best_of
 
 __all__ = [
@@ -231,7 +231,7 @@ def score_mass(matches: Sequence[Match], near: float = 0.9) -> dict[str, float]:
     """The share of one MaxSim score each kind of match (:func:`match_kind`) contributes.
 
     Args:
-        matches: :func:`lateint.maxsim.explain` rows for one query and one document, with token strings.
+        matches: :func:`lateint.similarity.explain` rows for one query and one document, with token strings.
         near: the cosine from which a match of two different pieces counts as near-exact.
 
     Returns:

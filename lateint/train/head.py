@@ -15,10 +15,10 @@ from typing import Sequence
 import torch
 
 from ..checkpoints import Dense, Projection
-from ..compare import retrieve_all
+from ..comparison import retrieve_all
 from ..files import permissions_from_umask
 from ..encoders import DEFAULT_MODEL, Encoder, load_encoder, model_folder
-from ..evaluate import evaluate, run_depth
+from ..metrics import evaluate, run_depth
 from ..index import maxsim_scores
 from ..projection import random_projection
 

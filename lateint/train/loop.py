@@ -9,7 +9,7 @@ from typing import Sequence
 import torch
 from tqdm.auto import tqdm
 
-from ..maxsim import maxsim_batch
+from ..similarity import maxsim_batch
 from ..pooling import mean_pool
 from .head import TEMPERATURE, Head, init_head
 from .pairs import Pair

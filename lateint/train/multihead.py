@@ -7,7 +7,7 @@ from typing import Sequence
 
 import torch
 
-from ..evaluate import evaluate, run_depth, run_from_scores
+from ..metrics import evaluate, run_depth, run_from_scores
 from ..index import maxsim_scores
 from .head import Head
 from .loop import TrainableHead

@@ -10,7 +10,7 @@ from typing import Callable
 from ..bm25 import BM25
 from ..data import doc_text
 from ..encoders import load_encoder
-from ..evaluate import run_from_scores
+from ..metrics import run_from_scores
 
 
 

@@ -19,7 +19,7 @@ import torch
 
 from .bm25 import BM25
 from .cache import encode
-from .evaluate import Run, evaluate, run_depth, run_from_scores
+from .metrics import Run, evaluate, run_depth, run_from_scores
 from .index import MaxSimIndex, PooledIndex
 
 __all__ = ["METHODS", "encode_corpus", "retrieve_all", "compare"]
