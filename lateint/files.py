@@ -10,18 +10,25 @@ reader sees the old file or the new one, never half of one; on any error the tem
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["permissions_from_umask", "write_atomically"]
+__all__ = ["current_umask", "permissions_from_umask", "write_atomically", "write_folder_atomically"]
+
+
+def current_umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
 
 
 def permissions_from_umask(path: str | os.PathLike) -> None:
     """Give ``path`` (a file, or a folder and everything in it) the modes a plain ``open`` / ``mkdir``
     would: 0o666 / 0o777 minus the umask."""
-    umask = os.umask(0)
-    os.umask(umask)
+    umask = current_umask()
     path = Path(path)
     for p in [path, *(path.rglob("*") if path.is_dir() else [])]:
         p.chmod((0o777 if p.is_dir() else 0o666) & ~umask)
@@ -44,5 +51,33 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_folder_atomically(path: str | os.PathLike, fill: Callable[[Path], object]) -> Path:
+    """:func:`write_atomically` for a folder: ``fill(tmp)`` builds it in a temporary folder beside ``path``.
+
+    The folder and everything in it get the umask's modes; then it takes ``path``'s place (an existing
+    ``path`` is moved aside first and removed after, so a reader never sees half of either). On any
+    error the temporary folder is removed and ``path`` is left as it was. Returns ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        fill(tmp)
+        permissions_from_umask(tmp)
+        if path.exists():
+            old = path.with_name(f".{path.name}.old")
+            if old.exists():  # left behind by a run that crashed between the two renames below
+                shutil.rmtree(old)
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path

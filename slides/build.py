@@ -21,11 +21,8 @@ from __future__ import annotations
 
 import argparse
 import html
-import os
 import re
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -74,13 +71,6 @@ def copy_reveal(dest: Path) -> None:
         raise SystemExit(f"reveal.js {REVEAL_VERSION}: {e} (REVEAL_FILES in {__file__})") from e
 
 
-def current_umask() -> int:
-    """The process's umask (read by setting it and putting it back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def render(markdown: str, template: str) -> str:
     """The deck's HTML: ``template`` with the Markdown in place of ``{{ deck }}``."""
     if "{{ deck }}" not in template:
@@ -93,6 +83,8 @@ def build(out: Path, deck: Path = HERE / "deck.md") -> Path:
     """Build the deck into ``out`` (replaced only once the new build is complete); returns index.html."""
     from deck_figures import FIGURES, draw
 
+    from lateint.files import write_folder_atomically
+
     markdown = deck.read_text(encoding="utf-8")
     names = figure_names(markdown)
     unknown = [n for n in names if n not in FIGURES]
@@ -100,19 +92,14 @@ def build(out: Path, deck: Path = HERE / "deck.md") -> Path:
         raise SystemExit(f"deck.md names figures that slides/deck_figures.py does not draw: {unknown}. "
                          f"Known: {sorted(FIGURES)}")
     out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
-    staging.chmod(0o777 & ~current_umask())  # mkdtemp makes it 0700: a web server must read the deck
-    try:
+
+    def fill(staging: Path) -> None:  # built beside out, then swapped in: never half a deck; modes from the umask
         copy_reveal(staging)
         draw(names, staging / "figures")
         page = render(markdown, (HERE / "template.html").read_text(encoding="utf-8"))
         (staging / "index.html").write_text(page, encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        staging.replace(out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+
+    write_folder_atomically(out, fill)
     return out / "index.html"
 
 

@@ -47,3 +47,21 @@ def test_index_and_cache_files_are_readable_like_any_new_file(tmp_path, umask_02
     cached_encode(encoder, ["one short text"], "documents", path=tmp_path / "cache")
     (entry,) = (tmp_path / "cache").rglob("*.safetensors")
     assert mode(entry) == 0o644
+
+
+def test_a_folder_is_swapped_in_whole_with_the_umasks_modes(tmp_path, umask_022):
+    from lateint.files import write_folder_atomically
+
+    target = tmp_path / "site"
+    write_folder_atomically(target, lambda d: (d / "a.html").write_text("one"))
+    assert (target / "a.html").read_text() == "one" and mode(target) == 0o755 and mode(target / "a.html") == 0o644
+
+    def half_then_crash(d):
+        (d / "a.html").write_text("two")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_folder_atomically(target, half_then_crash)
+    assert (target / "a.html").read_text() == "one" and sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+    write_folder_atomically(target, lambda d: (d / "b.html").write_text("new"))
+    assert sorted(p.name for p in target.iterdir()) == ["b.html"] and sorted(p.name for p in tmp_path.iterdir()) == ["site"]

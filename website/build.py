@@ -32,7 +32,6 @@ import posixpath
 import re
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,7 +209,7 @@ def home_markdown(lessons: list[Page], exercises: dict[str, Page], has_deck: boo
 
     rows = []
     for p in lessons:
-        ex = exercises.get(p.source.stem[:2])
+        ex = exercises.get(p.source.stem.split("_")[0])
         rows.append(f"| [{p.title}]({rel(p)}) | {p.summary} | {p.runtime or 'not measured yet'} | "
                     + (f"[exercises]({rel(ex)})" if ex else "") + " |")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -283,10 +282,12 @@ def build(out: Path, solutions: bool = False, deck: bool = True) -> Path:
     import nbformat
     from nbconvert import HTMLExporter
 
+    from lateint.files import write_folder_atomically
+
     lessons, exercises, solved, benchmarks = collect(solutions)
     home = Page(ROOT / "README.md", "index.html", "lateint: the course", kind="home")
-    by_prefix = {p.source.stem[:2]: p for p in exercises}
-    solved_by_prefix = {p.source.stem[:2]: p for p in solved}
+    by_prefix = {p.source.stem.split("_")[0]: p for p in exercises}
+    solved_by_prefix = {p.source.stem.split("_")[0]: p for p in solved}
     pages = {p.source.relative_to(ROOT).as_posix(): p for p in [home, *lessons, *exercises, *solved, benchmarks]}
     extra = [benchmarks]
     if deck:
@@ -294,12 +295,8 @@ def build(out: Path, solutions: bool = False, deck: bool = True) -> Path:
     exporter = HTMLExporter(template_name="lateint", extra_template_basedirs=[str(HERE / "templates")])
 
     out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
-    try:
-        from slides.build import current_umask
 
-        staging.chmod(0o777 & ~current_umask())  # mkdtemp makes it 0700: a web server must read the site
+    def fill(staging: Path) -> None:  # built beside out, then swapped in (lateint.files): never half a site
         copy_assets(staging / "assets")
         if deck:
             from slides.build import build as build_deck
@@ -319,7 +316,7 @@ def build(out: Path, solutions: bool = False, deck: bool = True) -> Path:
             depth = page.href.count("/")
             seq = next((s for s in sequences if page in s), [])
             i = seq.index(page) if seq else 0
-            prefix = page.source.stem[:2]
+            prefix = page.source.stem.split("_")[0]
             site = {
                 "root": "../" * depth,
                 "nav": nav_html(page, lessons, extra, depth),
@@ -332,11 +329,8 @@ def build(out: Path, solutions: bool = False, deck: bool = True) -> Path:
             target = staging / page.href
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(rewrite_links(body, page, pages), encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        staging.replace(out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+
+    write_folder_atomically(out, fill)
     return out / "index.html"
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
-import shutil
 import string
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
@@ -16,7 +14,7 @@ import torch
 
 from ..checkpoints import Dense, Projection
 from ..comparison import retrieve_all
-from ..files import permissions_from_umask
+from ..files import write_folder_atomically
 from ..encoders import DEFAULT_MODEL, Encoder, load_encoder, model_folder
 from ..metrics import evaluate, run_depth
 from ..index import maxsim_scores
@@ -95,24 +93,7 @@ class Head:
         path = Path(path).expanduser()
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it, or choose a new folder.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        try:
-            write_folder(self, tmp)
-            permissions_from_umask(tmp)
-            if path.exists():
-                old = path.with_name(f".{path.name}.old")
-                if old.exists():  # left behind by a save that crashed between the two renames below
-                    shutil.rmtree(old)
-                os.replace(path, old)
-                os.replace(tmp, path)
-                shutil.rmtree(old)
-            else:
-                os.replace(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return path
+        return write_folder_atomically(path, lambda tmp: write_folder(self, tmp))
 
 
 def init_head(
