@@ -61,7 +61,7 @@ JOBS     ?= 2
 PARALLEL  = -n $(JOBS) --dist loadscope
 # The fast tier: everything without a `slow` or `browser` marker (pyproject.toml lists the markers).
 FAST      = -m "not slow and not browser"
-STAGE     = $(PY) -c 'import sys, time; print(f"--- {sys.argv[1]}: {time.strftime(\"%H:%M:%S\")}", flush=True)'
+STAGE     = echo "--- $$(date +%T)"
 
 test: $(VENV)/.test
 	rm -rf $(TESTCACHE)
