@@ -34,12 +34,15 @@ def permissions_from_umask(path: str | os.PathLike) -> None:
         p.chmod((0o777 if p.is_dir() else 0o666) & ~umask)
 
 
-def write_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
+def write_atomically(path: str | os.PathLike, write: Callable[[Path], object], *, mode: int | None = None,
+                     durable: bool = False) -> Path:
     """Call ``write(tmp)`` to fill a temporary file beside ``path``, then move it to ``path`` in one step.
 
     ``write`` receives the temporary file's path (it exists, empty) and writes the whole content, e.g.
-    ``lambda tmp: safetensors.torch.save_file(tensors, tmp)``. The folder is created if needed. Returns
-    ``path``; if ``write`` raises (or the process is interrupted), ``path`` is left as it was.
+    ``lambda tmp: safetensors.torch.save_file(tensors, tmp)``. The folder is created if needed. The file
+    gets ``mode`` (e.g. 0o600 for a private file), else the umask's modes. ``durable=True`` also flushes
+    it to the disk before the rename, so it survives a power cut or a killed machine, not only a crash.
+    Returns ``path``; if ``write`` raises (or the process is interrupted), ``path`` is left as it was.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,7 +50,16 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -
     os.close(fd)
     try:
         write(Path(tmp))
-        permissions_from_umask(tmp)
+        if durable:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        if mode is None:
+            permissions_from_umask(tmp)
+        else:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

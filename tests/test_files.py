@@ -65,3 +65,8 @@ def test_a_folder_is_swapped_in_whole_with_the_umasks_modes(tmp_path, umask_022)
     assert (target / "a.html").read_text() == "one" and sorted(p.name for p in tmp_path.iterdir()) == ["site"]
     write_folder_atomically(target, lambda d: (d / "b.html").write_text("new"))
     assert sorted(p.name for p in target.iterdir()) == ["b.html"] and sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_a_private_durable_file_keeps_its_mode(tmp_path, umask_022):
+    out = write_atomically(tmp_path / "ledger.jsonl", lambda tmp: tmp.write_text("{}\n"), mode=0o600, durable=True)
+    assert out.read_text() == "{}\n" and mode(out) == 0o600

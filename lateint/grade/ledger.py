@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..files import write_atomically
 from .exercises import Submission
 from .report import Row
 
@@ -74,15 +75,12 @@ class Ledger:
 
     def _rewrite(self) -> None:
         """The ledger as kept: written to a temporary file, then moved over the old one."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            os.chmod(tmp, 0o600)
-            f.write(json.dumps({"settings": self.settings}) + "\n")
-            f.writelines(_line(k, rows) for k, rows in self.graded.items())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        def write(tmp: Path) -> None:  # a temporary file starts 0600: the ledger is the instructor's alone
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(json.dumps({"settings": self.settings}) + "\n")
+                f.writelines(_line(k, rows) for k, rows in self.graded.items())
+
+        write_atomically(self.path, write, mode=0o600, durable=True)
 
     def add(self, k: str, rows: list[Row]) -> None:
         """Record one notebook's rows, on disk before this returns."""

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import csv
-import os
 import re
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
 from lateint.display.tables import format_table
+from lateint.files import write_atomically
 
 __all__ = ["Row", "clean", "spreadsheet_safe", "summary", "totals", "write_csv"]
 
@@ -94,20 +93,13 @@ def write_csv(rows: Sequence[Row], path: str | Path) -> Path:
 
     A cell that a spreadsheet would read as a formula is written with a ``'`` first (:func:`spreadsheet_safe`).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow([f.name for f in fields(Row)])
             writer.writerows([spreadsheet_safe(cell) for cell in astuple(row)] for row in rows)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+
+    return write_atomically(path, write, mode=0o644, durable=True)
 
 
 def summary(rows: Sequence[Row]) -> str:
