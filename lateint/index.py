@@ -57,7 +57,6 @@ def maxsim_scores(
     block of one chunk is kept near ``chunk_bytes`` so it stays in the CPU cache,
     and it is written into one reused buffer; only padded rows are touched by the mask.
 
-    Args:
     A document longer than one similarity block allows is taken in slices of its tokens (the max
     over a document is the max of its slices' maxima), so no block exceeds ``chunk_bytes`` however
     long the document.

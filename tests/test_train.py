@@ -5,13 +5,13 @@ Fast: a toy set of a few pairs, a few steps, mostly with only the top layer or t
 from __future__ import annotations
 
 import json
-import os
 import stat
 
 import pytest
 import torch
 from helpers import DOCS, QUERIES, assert_same, assert_same_tokens, needs_pylate, pylate_encode
 
+from lateint.files import current_umask
 from lateint.data import BeirDataset, load_beir
 from lateint.encoders import load_encoder
 from lateint.index import maxsim_scores
@@ -190,8 +190,7 @@ def test_a_saved_folder_has_its_own_card_no_local_path_and_umask_permissions(min
     assert "late-interaction" in card and "384 dimensional" not in card  # not the base model's card
     saved = json.loads((folder / "lateint_training.json").read_text())
     assert saved["dim"] == 8 and saved["steps_done"] == 1 and "base_folder" not in saved
-    umask = os.umask(0)
-    os.umask(umask)
+    umask = current_umask()
     for p in [folder, *folder.rglob("*")]:
         assert stat.S_IMODE(p.stat().st_mode) == (0o777 if p.is_dir() else 0o666) & ~umask, p
 

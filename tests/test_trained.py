@@ -17,6 +17,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from lateint.files import current_umask
 from lateint.data import load_beir, subsample
 from lateint.encoders import load_encoder
 from lateint.metrics import evaluate, run_from_scores
@@ -118,8 +119,7 @@ def test_bad_files_and_recipes_get_clear_errors(tmp_path):
 def test_build_writes_a_file_any_user_can_read_with_the_recipe_it_was_given(tmp_path):
     """One training step is enough to check the plumbing: metadata, the umask's permissions, loading back."""
     out = build(tmp_path / "one.safetensors", steps=1, show_progress=False)
-    umask = os.umask(0)
-    os.umask(umask)
+    umask = current_umask()
     assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask  # not mkstemp's owner-only 0o600
     head = load_lesson_head(out)
     assert head.settings["steps"] == 1 and head.settings["dim"] == RECIPE["dim"]
