@@ -51,12 +51,16 @@ NBVAL     = --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize
 TESTCACHE = $(CURDIR)/.cache/test
 # Both notebook passes run in JOBS pytest-xdist workers (a notebook stays on one worker, its cells in order:
 # --dist loadscope, as nbval asks). The normal pass: this CPU's own kernels, one thread per worker. The
-# portability pass: torch's plain (not vectorised) kernels, MKL's reproducible mode and two threads per worker
-# change the last bits of sums, norms and matrix products, as another CPU and thread count would; every notebook
-# must still match its committed outputs (see notebooks/README.md). Threads wait passively, so two workers of
-# two threads share two cores without spinning; the thread count changes how sums are split, not the speed.
+# portability pass: torch's plain (not vectorised) kernels and two threads per worker change the last bits of
+# sums and norms, as another CPU and thread count would; every notebook must still match its committed outputs
+# (see notebooks/README.md). Threads wait passively, so two workers of two threads share two cores without
+# spinning; the thread count changes how sums are split, not the speed.
+# Matrix products (MKL): on a CPU with AVX-512 the pass takes MKL's AVX2 code path, the one an AVX2-only CPU
+# runs (1.7x slower than AVX-512 here); on an AVX2-only CPU MKL keeps its own path, since its only other one is
+# the SSE-level path (MKL_CBWR=COMPATIBLE), 4.6x slower, which doubled the pass's time. PORTABLE_MKL= overrides.
 ONETHREAD = OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-PORTABLE  = ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE
+PORTABLE_MKL ?= $(if $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo y),AVX2)
+PORTABLE  = ATEN_CPU_CAPABILITY=default $(if $(PORTABLE_MKL),MKL_CBWR=$(PORTABLE_MKL)) OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE
 JOBS     ?= 2
 PARALLEL  = -n $(JOBS) --dist loadscope
 # The fast tier: everything without a `slow` or `browser` marker (pyproject.toml lists the markers).
@@ -68,9 +72,9 @@ test: $(VENV)/.test
 	@$(STAGE) "library tests"
 	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/default $(ONETHREAD) $(PY) -m pytest tests -q $(PARALLEL) --durations=15
 	@$(STAGE) "notebooks, this CPU's kernels"
-	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/default $(ONETHREAD) $(PY) -m pytest $(NOTEBOOKS) $(NBVAL) -q $(PARALLEL)
+	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/default $(ONETHREAD) $(PY) -m pytest $(NOTEBOOKS) $(NBVAL) -q $(PARALLEL) --durations=10
 	@$(STAGE) "portability pass: the notebooks again under another CPU kernel and thread count"
-	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/portable $(PORTABLE) $(PY) -m pytest $(NOTEBOOKS) $(NBVAL) -q -p no:cacheprovider $(PARALLEL)
+	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/portable $(PORTABLE) $(PY) -m pytest $(NOTEBOOKS) $(NBVAL) -q -p no:cacheprovider $(PARALLEL) --durations=10
 	@$(STAGE) "done"
 	rm -rf $(TESTCACHE)
 

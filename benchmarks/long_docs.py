@@ -5,6 +5,7 @@
     python benchmarks/long_docs.py --part stress         # only the length stress
     python benchmarks/long_docs.py --report              # table and plot from the saved rows (no encoding)
     python benchmarks/long_docs.py --whole               # whole test sets (hours on 2 cores)
+    python benchmarks/long_docs.py --part huge           # one 100,000-token document: time and peak memory
 
 Part 1, the strategy table: for SciFact and NFCorpus (deterministic slices by default, ``lateint.subsample``
 seed 0: some test queries, all their judged documents, random distractors), every strategy of
@@ -18,6 +19,10 @@ lands), k in {1, 2, 4, 8, 16}, scored with the real test queries. Chunks are cut
 chunker sees it (never at the source documents' boundaries); whole documents (MaxSim and cram) are composed
 from each source document's own whole-document vectors, encoded once: that approximates windows over the
 joined text in one way only, the tokens near a join do not see the neighbouring document as context.
+
+Part ``huge`` (not in ``all``): one document of 100,000 tokens encoded whole with the real model, windows
+batched, with the wall time and the process's peak resident memory (tests/test_windows.py checks the
+batching with a stand-in model; this is the real model's cost).
 
 Rows go to ``benchmarks/long_docs_results.jsonl`` as they are measured (one per dataset x k x strategy), so
 a partial run still reports; ``--report`` prints the tables and draws ``benchmarks/long_docs.png``.
@@ -88,6 +93,19 @@ def part_stress(enc, ks, chunk_sizes) -> None:
         print(f"k = {k}: {time.perf_counter() - start:.0f} s", flush=True)
 
 
+def part_huge(enc, n_tokens: int = 100_000, batch_size: int = 16) -> None:
+    """Encode one ``n_tokens``-token document whole; print wall seconds and peak RSS (MiB)."""
+    import resource
+
+    t = time.perf_counter()
+    (vectors,) = encode_whole(enc, ["word " * n_tokens], batch_size=batch_size)
+    seconds = time.perf_counter() - t
+    assert vectors.shape == (n_tokens + 2, enc.dim) and bool(vectors.isfinite().all())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"one document of {n_tokens:,} tokens: {vectors.shape[0]:,} vectors in {seconds:.0f} s, "
+          f"batches of {batch_size} windows, peak resident memory {peak:,.0f} MiB (the model included)")
+
+
 def report() -> None:
     rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
     for name in dict.fromkeys(r["dataset"] for r in rows if r["part"] == "table"):
@@ -122,7 +140,7 @@ def report() -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--part", choices=["table", "stress", "all"], default="all")
+    p.add_argument("--part", choices=["table", "stress", "all", "huge"], default="all")
     p.add_argument("--datasets", nargs="+", default=list(SLICES))
     p.add_argument("--whole", action="store_true", help="whole test sets instead of the slices")
     p.add_argument("--ks", nargs="+", type=int, default=list(KS))
@@ -133,6 +151,8 @@ def main() -> None:
         return report()
     print(f"{command()}\n{machine()}", flush=True)
     enc = lateint.load_encoder(device="cpu")
+    if args.part == "huge":
+        return part_huge(enc)
     if args.part in ("table", "all"):
         part_table(enc, args.datasets, args.whole)
     if args.part in ("stress", "all"):

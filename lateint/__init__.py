@@ -21,7 +21,7 @@ from .tolerance import expect
 from .comparison import compare, encode_corpus, retrieve_all
 from .data import BeirDataset, load_beir, subsample
 from .encoders import DEFAULT_MODEL, Encoder, EncoderLoadError, load_encoder
-from .metrics import evaluate, evaluate_per_query, run_from_scores
+from .metrics import Hit, evaluate, evaluate_per_query, run_from_scores
 from .index import MaxSimIndex, PooledIndex, length_groups, load_index, maxsim_scores
 from .similarity import Match, cosine_scores, explain, maxsim, maxsim_batch, pad
 from .pooling import pool
@@ -46,6 +46,7 @@ __all__ = [
     "encode_whole",
     "evaluate",
     "evaluate_per_query",
+    "Hit",
     "expect",
     "explain",
     "length_groups",

@@ -17,7 +17,7 @@ import bm25s.stopwords
 import numpy as np
 import torch
 
-from .metrics import Run, run_from_hits, top_k
+from .metrics import Hit, Run, check_k, run_from_hits, top_k
 
 # bm25s's English stopword list (what stopwords="en" drops), lower-cased: the function words
 # that other modules also leave out when they compare the content words of texts.
@@ -51,7 +51,7 @@ class BM25:
 
     >>> bm25 = BM25(["a", "b"], ["the cat sat on the mat", "dogs chase cats"])
     >>> bm25.search(["cat on a mat"], k=1)  # doctest: +ELLIPSIS
-    [[('a', 0.397...)]]
+    [[Hit(doc_id='a', score=0.397...)]]
     >>> bm25.run(["cat on a mat"], ["q1"], k=1)  # doctest: +ELLIPSIS
     {'q1': {'a': 0.397...}}
     >>> bm25.scores(["cats"])  # stemming: "cats" also matches "cat"  # doctest: +ELLIPSIS
@@ -107,19 +107,18 @@ class BM25:
             raise ValueError("No queries: pass a list of query strings.")
         return torch.from_numpy(np.stack(rows).astype(np.float32))
 
-    def search(self, queries: Sequence[str], k: int = 10) -> list[list[tuple[str, float]]]:
-        """Top-``k`` documents for each query, best first, as ``(doc_id, score)`` pairs.
+    def search(self, queries: Sequence[str], k: int = 10) -> list[list[Hit]]:
+        """Top-``k`` documents for each query, best first, as :class:`~lateint.metrics.Hit` ``(doc_id, score)``.
 
         The same return type as the indexes' ``search``. Documents with score 0 (no term
         in common with the query) are left out, as Lucene does, so a query can get fewer
         than ``k`` results, or none. Ties are ordered like ``lateint.metrics``.
         """
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}.")
+        k = check_k(k)
         hits = []
         for start in range(0, len(queries), 256):  # a (256, n_docs) score block at a time
             block = top_k(self.scores(queries[start : start + 256]), self.doc_ids, k)
-            hits += [[(did, score) for did, score in row if score > 0] for row in block]
+            hits += [[hit for hit in row if hit.score > 0] for row in block]
         return hits
 
     def run(self, queries: Sequence[str], query_ids: Sequence[str], k: int = 100) -> Run:

@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 import torch
 
 from .encoders import check_texts
-from .metrics import top_k
+from .metrics import check_k, top_k
 from .index import Index
 from .similarity import cosine_scores
 
@@ -233,12 +233,10 @@ class ChunkIndex(Index):
 
     def search_chunks(self, queries: torch.Tensor, k: int = 10) -> list[list[tuple[str, float, Chunk]]]:
         """Top-``k`` documents per query (each once), with the chunk that won: ``(doc_id, score, chunk)``."""
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}.")
         scores, winner = self.best(queries)
         position = {d: j for j, d in enumerate(self.doc_ids)}
         return [[(d, s, self.chunks[int(winner[i, position[d]])]) for d, s in hits]
-                for i, hits in enumerate(top_k(scores, self.doc_ids, k))]
+                for i, hits in enumerate(top_k(scores, self.doc_ids, check_k(k)))]
 
     def save(self, path):  # noqa: D102 - chunk texts are not stored in a tensor file
         raise NotImplementedError("A ChunkIndex is not saved to a file; rebuild it with ChunkIndex.from_texts.")

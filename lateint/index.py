@@ -26,7 +26,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from .cache import encode
-from .metrics import Run, run_from_hits, top_k
+from .metrics import Hit, Run, check_k, run_from_hits, top_k
 from .files import write_atomically
 from .similarity import check_batches, check_tokens, cosine_scores, pad
 
@@ -190,11 +190,9 @@ class Index:
     def scores(self, queries) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def search(self, queries, k: int = 10) -> list[list[tuple[str, float]]]:
-        """Top-``k`` documents for each query, best first, as ``(doc_id, score)`` pairs."""
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}.")
-        return self.hits(self.scores(queries), k)
+    def search(self, queries, k: int = 10) -> list[list[Hit]]:
+        """Top-``k`` documents for each query, best first, as :class:`~lateint.metrics.Hit` ``(doc_id, score)``."""
+        return self.hits(self.scores(queries), check_k(k))
 
     def run(self, queries, query_ids: Sequence[str], k: int = 100) -> Run:
         """:meth:`search` as a run ``{query id: {doc id: score}}``, for ``lateint.metrics``."""
@@ -202,8 +200,8 @@ class Index:
 
     def hits(
         self, scores: torch.Tensor, k: int, positions: torch.Tensor | None = None
-    ) -> list[list[tuple[str, float]]]:
-        """The best ``k`` of each row of ``scores`` ``(nq, n)``, as ``(doc_id, score)`` pairs, best first.
+    ) -> list[list[Hit]]:
+        """The best ``k`` of each row of ``scores`` ``(nq, n)``, as :class:`~lateint.metrics.Hit` s, best first.
 
         Column ``j`` of row ``i`` scores document ``positions[i, j]`` of this index (``positions``
         ``(nq, n)``, e.g. each query's candidates), or document ``j`` when ``positions`` is None.

@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -203,8 +204,34 @@ def evaluate_scores(scores, ds, metrics: str | Sequence[str] = ("ndcg@10",)) -> 
     return evaluate(run, ds.qrels, metrics)
 
 
-def top_k(scores, doc_ids: Sequence[str], k: int, positions=None) -> list[list[tuple[str, float]]]:
-    """Each row's ``k`` best documents as ``(doc id, score)`` pairs, best first.
+class Hit(NamedTuple):
+    """One search result: a document id and its score. Every search in lateint returns lists of these.
+
+    A plain tuple underneath, so ``for doc_id, score in hits`` and ``dict(hits)`` work as with pairs.
+
+    The search protocol, shared by ``MaxSimIndex``, ``PooledIndex``, ``BM25``, ``ChunkIndex``,
+    ``two_stage_search`` and the Qdrant indexes: ``scores(queries)`` -> ``(n_queries, n_docs)`` scores
+    (in-memory indexes); ``search(queries, k)`` -> one list of at most ``k`` hits per query, best first,
+    equal scores ordered by doc id descending (:func:`top_k`); ``run(queries, query_ids, k)`` -> the
+    same as a run ``{query id: {doc id: score}}`` for :func:`evaluate`. Every index returns
+    ``min(k, n_docs)`` hits, except BM25, which leaves out documents that share no term with the
+    query (score 0: not retrieved, as Lucene and Anserini do; padding with unmatched documents in id
+    order would add documents at random to Recall@100).
+    """
+
+    doc_id: str
+    score: float
+
+
+def check_k(k: object) -> int:
+    """``k`` (results per query) if it is a whole number of at least 1; otherwise a clear ValueError."""
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"k must be a whole number of at least 1 (results per query), got {k!r}.")
+    return int(k)
+
+
+def top_k(scores, doc_ids: Sequence[str], k: int, positions=None) -> list[list[Hit]]:
+    """Each row's ``k`` best documents as :class:`Hit` ``(doc_id, score)`` pairs, best first.
 
     The ranking rule of :func:`ranked_doc_ids` (score descending, equal scores by doc id
     descending), so that a search, a run and its evaluation always agree on ties.
@@ -223,8 +250,7 @@ def top_k(scores, doc_ids: Sequence[str], k: int, positions=None) -> list[list[t
             raise ValueError(f"positions has shape {positions.shape} but scores {scores.shape}; they must match")
     elif scores.ndim != 2 or scores.shape[1] != len(doc_ids):
         raise ValueError(f"scores must have shape (n_queries, n_docs={len(doc_ids)}), got {scores.shape}")
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
+    k = check_k(k)
     if len(set(doc_ids)) != len(doc_ids):
         raise ValueError("doc_ids contains duplicates; every id must be unique")
     if np.isnan(scores).any():
@@ -243,7 +269,7 @@ def top_k(scores, doc_ids: Sequence[str], k: int, positions=None) -> list[list[t
         # ...then sort those by score descending, ties by doc id descending
         # (np.lexsort sorts by its last key first), and keep k.
         best = candidates[np.lexsort((-id_place[docs[candidates]], -row[candidates]))][:kk]
-        out.append([(doc_ids[docs[j]], float(row[j])) for j in best])
+        out.append([Hit(doc_ids[docs[j]], float(row[j])) for j in best])
     return out
 
 

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import torch
 
 from .index import MaxSimIndex, PooledIndex, maxsim_scores
+from .metrics import Hit, check_k
 
 __all__ = ["rerank", "two_stage_search"]
 
@@ -53,7 +54,7 @@ def two_stage_search(
     token_queries: Sequence[torch.Tensor],
     k: int = 10,
     n_candidates: int = 100,
-) -> list[list[tuple[str, float]]]:
+) -> list[list[Hit]]:
     """Top ``k`` by MaxSim among the top ``n_candidates`` by pooled cosine, per query.
 
     Args:
@@ -62,13 +63,13 @@ def two_stage_search(
         token_queries: ``nq`` query token matrices ``(Lq_i, dim)``.
 
     Returns:
-        For each query, ``[(doc_id, maxsim_score), ...]`` best first, like ``MaxSimIndex.search``.
+        For each query, :class:`~lateint.metrics.Hit` ``(doc_id, maxsim_score)`` s best first, like ``MaxSimIndex.search``.
     """
     if pooled.doc_ids != index.doc_ids:
         raise ValueError("The pooled index and the MaxSim index must hold the same documents in the same order.")
     if len(token_queries) != len(pooled_queries):
         raise ValueError(f"{len(pooled_queries)} pooled queries but {len(token_queries)} token queries.")
-    if not 1 <= k <= n_candidates:
+    if not check_k(k) <= n_candidates:
         raise ValueError(f"Need 1 <= k <= n_candidates, got k={k}, n_candidates={n_candidates}.")
     n_candidates = min(n_candidates, len(index))
     candidates = pooled.scores(pooled_queries).topk(n_candidates, dim=1).indices  # (nq, c)

@@ -204,7 +204,7 @@ def test_evaluate_scores_keeps_as_many_documents_as_the_deepest_metric_needs():
         (dict(scores=np.zeros(3), query_ids=["q"], doc_ids=["a", "b", "c"]), "shape"),
         (dict(scores=np.zeros((1, 2)), query_ids=["q"], doc_ids=["a", "a"]), "doc_ids contains duplicates"),
         (dict(scores=np.array([[np.nan, 1.0]]), query_ids=["q"], doc_ids=["a", "b"]), "NaN"),
-        (dict(scores=np.zeros((1, 2)), query_ids=["q"], doc_ids=["a", "b"], k=0), "positive int"),
+        (dict(scores=np.zeros((1, 2)), query_ids=["q"], doc_ids=["a", "b"], k=0), "k must be a whole number"),
     ],
 )
 def test_run_from_scores_rejects_bad_input(kwargs, message):

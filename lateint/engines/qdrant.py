@@ -37,7 +37,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from ..metrics import Run, run_from_hits
+from ..metrics import Hit, Run, check_k, run_from_hits
 
 __all__ = [
     "STORAGES",
@@ -129,7 +129,7 @@ class _MaxSimEngine:
         """Write ``(point id, {vector name: vector}, payload)`` points, waiting until they are stored."""
         raise NotImplementedError
 
-    def _query(self, requests: list[_Request]) -> list[list[tuple[str, float]]]:  # pragma: no cover - abstract
+    def _query(self, requests: list[_Request]) -> list[list[Hit]]:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def count(self) -> int:  # pragma: no cover - abstract
@@ -207,13 +207,13 @@ class _MaxSimEngine:
 
     def search(
         self, queries: Sequence[torch.Tensor | np.ndarray], k: int = 10, exact: bool = False, rescore: bool | None = None
-    ) -> list[list[tuple[str, float]]]:
+    ) -> list[list[Hit]]:
         """Top ``k`` documents by MaxSim for each query (``(Lq_i, dim)`` token vectors), best first.
 
         ``exact`` asks the engine to scan instead of using an approximate index; ``rescore`` (quantised
         storage) re-scores the quantised search's hits with the float32 originals (None: engine default).
         """
-        _check_k(k)
+        check_k(k)
         requests = [_Request(q.tolist(), None, k, k, exact, rescore) for q in self._check_queries(queries)]
         return self._query(requests)
 
@@ -232,7 +232,7 @@ class _MaxSimEngine:
         n_candidates: int = 100,
         exact: bool = True,
         rescore: bool | None = None,
-    ) -> list[list[tuple[str, float]]]:
+    ) -> list[list[Hit]]:
         """Top ``k`` by MaxSim among the top ``n_candidates`` by pooled cosine, in one Qdrant query (a prefetch).
 
         The same answer as :func:`lateint.rerank.two_stage_search` (when ``exact``: candidates by an exact scan
@@ -247,7 +247,7 @@ class _MaxSimEngine:
                 f"pooled_queries must be ({len(tokens)}, {self.dim}): one pooled vector per token query, "
                 f"got {tuple(pooled_rows.shape)}."
             )
-        _check_k(k)
+        check_k(k)
         if k > n_candidates:
             raise ValueError(f"Need 1 <= k <= n_candidates, got k={k}, n_candidates={n_candidates}.")
         requests = [_Request(t.tolist(), p.tolist(), k, n_candidates, exact, rescore) for t, p in zip(tokens, pooled_rows)]
@@ -412,7 +412,7 @@ class QdrantIndex(_MaxSimEngine):
         structs = [models.PointStruct(id=i, vector=v, payload=p) for i, v, p in points]
         self.client.upsert(self.collection, points=structs, wait=True)
 
-    def _query(self, requests: list[_Request]) -> list[list[tuple[str, float]]]:
+    def _query(self, requests: list[_Request]) -> list[list[Hit]]:
         from qdrant_client import models
 
         def params(r: _Request) -> models.SearchParams | None:
@@ -437,7 +437,7 @@ class QdrantIndex(_MaxSimEngine):
         out = []
         for start in range(0, len(batch), 16):  # a few queries per request keeps each message small
             answers = self.client.query_batch_points(self.collection, requests=batch[start : start + 16])
-            out += [[(p.payload["doc_id"], float(p.score)) for p in a.points] for a in answers]
+            out += [[Hit(p.payload["doc_id"], float(p.score)) for p in a.points] for a in answers]
         return out
 
     def count(self) -> int:
@@ -505,7 +505,7 @@ class EdgeIndex(_MaxSimEngine):
         if self.storage in ("int8", "binary"):
             self.shard.optimize()
 
-    def _query(self, requests: list[_Request]) -> list[list[tuple[str, float]]]:
+    def _query(self, requests: list[_Request]) -> list[list[Hit]]:
         import qdrant_edge as qe
 
         def params(r: _Request):
@@ -526,7 +526,7 @@ class EdgeIndex(_MaxSimEngine):
             for r in requests
         ]
         answers = self.shard.query_batch(qe.QueryBatchRequest(batch))
-        return [[(p.payload["doc_id"], float(p.score)) for p in a] for a in answers]
+        return [[Hit(p.payload["doc_id"], float(p.score)) for p in a] for a in answers]
 
     def count(self) -> int:
         return self.shard.info().points_count
@@ -541,11 +541,6 @@ class EdgeIndex(_MaxSimEngine):
 def _check_storage(storage: str) -> None:
     if storage not in STORAGES:
         raise ValueError(f"storage must be one of {STORAGES}, got {storage!r}.")
-
-
-def _check_k(k: int) -> None:
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a whole number of at least 1, got {k!r}.")
 
 
 def _matrix(v, what: str) -> np.ndarray:
