@@ -148,6 +148,33 @@ class Encoder:
         mask = attention_mask.to(device=self.device, dtype=torch.long)
         return self.projection(self.model(input_ids=ids, attention_mask=mask).last_hidden_state)
 
+    def hidden_at(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, layer: int) -> torch.Tensor:
+        """The input of transformer layer ``layer`` (0 = the embeddings' output): ``(b, L)`` ids and
+        0/1 mask -> ``(b, L, hidden)``, on the encoder's device. Runs only the layers below ``layer``
+        (training caches this for its frozen layers, then runs the rest with :meth:`run_from`)."""
+        hidden = self.model.embeddings(input_ids=input_ids.to(self.device))
+        return self._layers(hidden, attention_mask, 0, layer)
+
+    def run_from(self, hidden: torch.Tensor, attention_mask: torch.Tensor, layer: int) -> torch.Tensor:
+        """Layers ``layer``.. of the transformer, then the projection: ``(b, L, hidden)`` (what
+        :meth:`hidden_at` gave) and ``(b, L)`` 0/1 mask -> ``(b, L, dim)``, not normalised.
+
+        ``run_from(hidden_at(ids, mask, k), mask, k)`` is :meth:`token_states` ``(ids, mask)``, up to float rounding.
+        """
+        return self.projection(self._layers(hidden, attention_mask, layer, len(self.model.encoder.layer)))
+
+    def _layers(self, hidden: torch.Tensor, attention_mask: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        """Transformer layers ``start`` to ``stop - 1`` on ``hidden`` ``(b, L, hidden)``."""
+        n = len(self.model.encoder.layer)
+        if not (isinstance(start, int) and isinstance(stop, int) and 0 <= start <= stop <= n):
+            raise ValueError(f"layer must be 0..{n} for this {n}-layer model, got {start if start > stop else stop}.")
+        if start < stop:
+            mask = _layer_mask(self.model, attention_mask.to(hidden.device, dtype=torch.long), hidden)
+            for block in self.model.encoder.layer[start:stop]:
+                out = block(hidden, attention_mask=mask)
+                hidden = out[0] if isinstance(out, tuple) else out
+        return hidden
+
     # ------------------------------------------------------------- tokenisation
 
     def tokenize(self, texts: Sequence[str], is_query: bool) -> dict[str, torch.Tensor]:
@@ -406,6 +433,15 @@ def _caller_level() -> int:
     while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] in ("lateint", "torch"):
         frame, level = frame.f_back, level + 1
     return level
+
+
+def _layer_mask(model: torch.nn.Module, att: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+    """The attention mask one transformer layer takes, built as the model's own forward builds it."""
+    try:
+        from transformers.masking_utils import create_bidirectional_mask
+    except ImportError:  # transformers < 4.56
+        return model.get_extended_attention_mask(att, att.shape)
+    return create_bidirectional_mask(config=model.config, inputs_embeds=hidden, attention_mask=att)
 
 
 def _truncate(ids: list[int], special: list[int], room: int, side: str = "right") -> list[int]:

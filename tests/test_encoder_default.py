@@ -141,3 +141,17 @@ def test_model_folder_finds_what_load_encoder_loads(tmp_path, monkeypatch, minil
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(EncoderLoadError, match="Could not fetch"):
         model_folder("some-org/some-colbert-model")
+
+
+def test_running_from_any_layer_gives_the_same_vectors(encoder):
+    """hidden_at + run_from (what training uses to cache its frozen layers) is token_states split at layer k."""
+    t = encoder.tokenize(["what causes auroras?", "Auroras come from charged particles of the solar wind."], False)
+    real = t["attention_mask"].bool()
+    with torch.no_grad():
+        ref = encoder.token_states(t["input_ids"], t["attention_mask"])[real]
+        for k in range(len(encoder.model.encoder.layer) + 1):
+            hidden = encoder.hidden_at(t["input_ids"], t["attention_mask"], k)
+            assert hidden.shape == (*t["input_ids"].shape, encoder.model.config.hidden_size)
+            torch.testing.assert_close(encoder.run_from(hidden, t["attention_mask"], k)[real], ref, atol=1e-5, rtol=1e-5)
+        with pytest.raises(ValueError, match="layer must be 0..6"):
+            encoder.hidden_at(t["input_ids"], t["attention_mask"], 7)

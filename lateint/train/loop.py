@@ -199,9 +199,8 @@ class TrainableHead:
             training = model.training
             model.eval()  # frozen layers: no dropout, so a text's cached input is the same at every step
             with torch.no_grad():
-                out = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], output_hidden_states=True)
+                hidden = self.enc.hidden_at(enc["input_ids"], enc["attention_mask"], self.start)  # (b, L, hidden)
             model.train(training)
-            hidden = out.hidden_states[self.start]  # (b, L, hidden): input of the first trained layer
             for i, t in enumerate(chunk):
                 real = enc["attention_mask"][i].bool() | enc["keep"][i]  # [MASK]-expanded queries keep unattended rows
                 length = int(real.nonzero().max()) + 1
@@ -214,8 +213,7 @@ class TrainableHead:
         """``(vectors (b, L, dim), attention (b, L), keep (b, L))``: projected, not yet normalised."""
         if not self.cached:
             enc = self.enc.tokenize(texts, is_query)
-            hidden = self.enc.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
-            return self.enc.projection(hidden), enc["attention_mask"], enc["keep"]
+            return self.enc.token_states(enc["input_ids"], enc["attention_mask"]), enc["attention_mask"], enc["keep"]
         self._frozen(texts, is_query)
         rows = [self._cache[(is_query, t)] for t in texts]
         length = max(r[0].shape[0] for r in rows)
@@ -224,12 +222,7 @@ class TrainableHead:
         hidden = torch.zeros(len(rows), length, rows[0][3].shape[-1])
         for i, (_, a, k, h) in enumerate(rows):
             att[i, : a.shape[0]], keep[i, : k.shape[0]], hidden[i, : h.shape[0]] = a, k, h
-        if self.trained_layers:
-            mask = _layer_mask(self.enc.model, att, hidden)
-            for layer in self.trained_layers:
-                out = layer(hidden, attention_mask=mask)
-                hidden = out[0] if isinstance(out, tuple) else out
-        return self.enc.projection(hidden), att, keep
+        return self.enc.run_from(hidden, att, self.start), att, keep
 
     def encode(self, texts: list[str], is_query: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """What the head scores with: pooled ``(b, dim)`` and an all-True mask, or tokens ``(b, L, dim)`` and their mask."""
@@ -260,12 +253,3 @@ def contrastive_loss(scores: torch.Tensor, temperature: float) -> torch.Tensor:
     if scores.dim() != 2 or scores.shape[1] < scores.shape[0]:
         raise ValueError(f"scores must be (B, n_docs) with n_docs >= B (the B positives first), got {tuple(scores.shape)}.")
     return torch.nn.functional.cross_entropy(scores / temperature, torch.arange(scores.shape[0]))
-
-
-def _layer_mask(model: torch.nn.Module, att: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
-    """The attention mask one transformer layer takes, built as the model's own forward builds it."""
-    try:
-        from transformers.masking_utils import create_bidirectional_mask
-    except ImportError:  # transformers < 4.56
-        return model.get_extended_attention_mask(att, att.shape)
-    return create_bidirectional_mask(config=model.config, inputs_embeds=hidden, attention_mask=att)
