@@ -476,3 +476,33 @@ def test_held_out_alpha_fails_the_notebooks_bug_and_passes_its_solution(capsys):
     passes(checks.check_held_out_alpha, fixed, capsys)
     stub = _function_from_notebook("notebooks/exercises/04_out_of_domain.ipynb", "report_fusion_fixed")
     rejects(checks.check_held_out_alpha, stub, "returned None")
+
+
+# ------------------------------------------------------------------ 08
+
+
+def test_point_bytes(capsys):
+    def point(n, dim, storage, on_disk, bits_per_number=1, originals=True, round_up=True, quantised_ram=True):
+        numbers = n * dim
+        if storage in ("float32", "float16"):
+            size = numbers * (4 if storage == "float32" else 2)
+            return {"ram": 0 if on_disk else size, "disk": size if on_disk else 0}
+        if storage == "int8":
+            copy = numbers
+        else:
+            copy = n * (math.ceil(dim / 8) if round_up else dim / 8) * bits_per_number
+        keep = numbers * 4 if originals else 0
+        return {"ram": (copy if quantised_ram else 0) + (0 if on_disk else keep), "disk": keep if on_disk else 0}
+
+    passes(checks.check_point_bytes, point, capsys)
+    from lateint.engines.qdrant import bytes_per_point
+
+    passes(checks.check_point_bytes, lambda n, dim, s, d: bytes_per_point(n, dim, s, on_disk=d), capsys)
+    rejects(checks.check_point_bytes, lambda n, dim, s, d: point(n, dim, s, False), "on_disk was ignored")
+    rejects(checks.check_point_bytes, lambda n, dim, s, d: point(n, dim, s, d, originals=False), "originals were left out")
+    rejects(checks.check_point_bytes, lambda n, dim, s, d: point(n, dim, s, d, quantised_ram=False), "quantised copy was left out")
+    rejects(checks.check_point_bytes, lambda n, dim, s, d: point(n, dim, s, d, bits_per_number=8), "1 bit per number")
+    rejects(checks.check_point_bytes, lambda n, dim, s, d: point(n, dim, s, d, round_up=False), "whole bytes")
+    rejects(checks.check_point_bytes,
+            lambda n, dim, s, d: point(n, dim, "float32" if s == "float16" else s, d), "2 bytes per number, not 4")
+    rejects(checks.check_point_bytes, lambda n, dim, s, d: (1, 2), "expected a dict")
