@@ -80,3 +80,18 @@ def test_every_lesson_states_its_one_question_as_the_readme_does(path):
     row = re.search(rf"^\| `{path.stem}` \| (.+) \|$", readme, flags=re.MULTILINE)
     assert row and row.group(1).startswith(f"*{found[0]}* — "), (
         f"README.md's lesson table: the row of {path.stem} must open with its question, *{found[0]}* — ...")
+
+
+def test_the_homework_tables_list_every_exercise():
+    """The README's movements table names every exercise (by its lesson number) in its exercises column, and the
+    instructors' guide (notebooks/exercises/README.md) has a row for each exercise notebook."""
+    exercises = sorted((ROOT / "notebooks" / "exercises").glob("*.ipynb"))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| \*\*\d · .+ \| .+ \| (.+) \|$", readme, flags=re.MULTILINE)
+    assert len(rows) == 3, "README.md: the movements table (three rows, one per movement)"
+    named = set(re.findall(r"`(\d\d\w?)` ", " ".join(rows)))
+    guide = (ROOT / "notebooks" / "exercises" / "README.md").read_text(encoding="utf-8")
+    for path in exercises:
+        number = path.stem.split("_")[0]
+        assert number in named, f"README.md's movements table lists no exercise `{number}`"
+        assert f"| `{path.name}` |" in guide, f"notebooks/exercises/README.md has no row for {path.name}"
