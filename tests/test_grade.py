@@ -699,6 +699,6 @@ def test_the_production_exercise_is_graded(tmp_path):
     for student, kind in (("solver", "solutions"), ("starter", "exercises")):
         (tmp_path / "subs" / student).mkdir(parents=True)
         shutil.copy(NOTEBOOKS / kind / "08_production.ipynb", tmp_path / "subs" / student / "08_production.ipynb")
-    rows = grade(tmp_path / "subs", tmp_path / "grades.csv", limits=Limits(seconds=120), progress=False)
+    rows = grade(tmp_path / "subs", tmp_path / "grades.csv", limits=Limits(seconds=120), jobs=2, progress=False)
     verdicts = {(r.student, r.task): r.verdict for r in rows if r.task == "point_bytes"}
     assert verdicts == {("solver", "point_bytes"): "passed", ("starter", "point_bytes"): "unanswered"}, rows
