@@ -506,3 +506,43 @@ def test_point_bytes(capsys):
     rejects(checks.check_point_bytes,
             lambda n, dim, s, d: point(n, dim, "float32" if s == "float16" else s, d), "2 bytes per number, not 4")
     rejects(checks.check_point_bytes, lambda n, dim, s, d: (1, 2), "expected a dict")
+
+
+# ------------------------------------------------------------------ 01: predict, measure, explain
+
+
+def _interval(deltas, n, seed, replace=True, of_means=True, level=95, centre=None):
+    import numpy as np
+
+    d = np.asarray(deltas, dtype=float)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(d), size=(n, len(d))) if replace else np.stack([rng.permutation(len(d)) for _ in range(n)])
+    means = d[idx].mean(axis=1) if of_means else d
+    cut = (100 - level) / 2
+    lo, hi = np.percentile(means, [cut, 100 - cut])
+    return (centre or np.mean)(d), lo, hi
+
+
+def test_paired_interval(capsys):
+    import numpy as np
+
+    passes(checks.check_paired_interval, _interval, capsys)
+    passes(checks.check_paired_interval, lambda d, n, s: _interval(d, n, s + 1), capsys)  # other resamples
+    rejects(checks.check_paired_interval, lambda d, n, s: _interval(d, n, s, replace=False), "WITH replacement")
+    rejects(checks.check_paired_interval, lambda d, n, s: _interval(d, n, s, of_means=False), "resampled MEANS")
+    rejects(checks.check_paired_interval, lambda d, n, s: _interval(d, n, s, level=90), "90% interval")
+    rejects(checks.check_paired_interval, lambda d, n, s: _interval(d, n, s, centre=np.median), "not their median")
+    rejects(checks.check_paired_interval, lambda d, n, s: (0.0, 0.0), "three numbers")
+
+
+def test_gap_verdict(capsys):
+    def verdict(mean, lo, hi):
+        return "MaxSim ahead" if lo > 0 else "pooled ahead" if hi < 0 else "cannot tell"
+
+    passes(checks.check_gap_verdict, verdict, capsys)
+    rejects(checks.check_gap_verdict, lambda m, lo, hi: "MaxSim ahead" if m > 0 else "pooled ahead", "mean's sign")
+    rejects(checks.check_gap_verdict, lambda m, lo, hi: {"MaxSim ahead": "pooled ahead", "pooled ahead": "MaxSim ahead"}.get(
+        verdict(m, lo, hi), "cannot tell"), "swapped")
+    rejects(checks.check_gap_verdict, lambda m, lo, hi: "MaxSim ahead" if lo >= 0 else "pooled ahead" if hi <= 0 else "cannot tell",
+            "mean's sign|expected 'cannot tell'")
+    rejects(checks.check_gap_verdict, lambda m, lo, hi: "yes", "answer with one of")

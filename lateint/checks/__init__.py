@@ -37,7 +37,7 @@ without running anything.
 from ..tolerance import ExpectationFailed, expect
 from .harness import CheckFailed, Suite, suite_of
 from .lesson00 import check_cosine_scores, check_ndcg_at_10
-from .lesson01 import check_embed_pooled, check_mean_pool, check_needle_curve
+from .lesson01 import check_embed_pooled, check_gap_verdict, check_mean_pool, check_needle_curve, check_paired_interval
 from .lesson01b import check_best_chunk_scores, check_top_documents
 from .lesson02 import check_best_matches, check_maxsim, check_maxsim_batched
 from .lesson03 import check_encode_queries_batched, check_rerank
@@ -58,6 +58,7 @@ __all__ = [
     "check_contrastive_loss",
     "check_cosine_scores",
     "check_embed_pooled",
+    "check_gap_verdict",
     "check_held_out_alpha",
     "check_encode_queries_batched",
     "check_largest_losses",
@@ -67,6 +68,7 @@ __all__ = [
     "check_ndcg_at_10",
     "check_needle_curve",
     "check_normalized_scores",
+    "check_paired_interval",
     "check_one_change",
     "check_pieces_per_word",
     "check_point_bytes",
