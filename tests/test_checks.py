@@ -476,3 +476,73 @@ def test_held_out_alpha_fails_the_notebooks_bug_and_passes_its_solution(capsys):
     passes(checks.check_held_out_alpha, fixed, capsys)
     stub = _function_from_notebook("notebooks/exercises/04_out_of_domain.ipynb", "report_fusion_fixed")
     rejects(checks.check_held_out_alpha, stub, "returned None")
+
+
+# ------------------------------------------------------------------ 08
+
+
+def test_point_bytes(capsys):
+    def point(n, dim, storage, on_disk, bits_per_number=1, originals=True, round_up=True, quantised_ram=True):
+        numbers = n * dim
+        if storage in ("float32", "float16"):
+            size = numbers * (4 if storage == "float32" else 2)
+            return {"ram": 0 if on_disk else size, "disk": size if on_disk else 0}
+        if storage == "int8":
+            copy = numbers
+        else:
+            copy = n * (math.ceil(dim / 8) if round_up else dim / 8) * bits_per_number
+        keep = numbers * 4 if originals else 0
+        return {"ram": (copy if quantised_ram else 0) + (0 if on_disk else keep), "disk": keep if on_disk else 0}
+
+    passes(checks.check_point_bytes, point, capsys)
+    from lateint.engines.qdrant import bytes_per_point
+
+    passes(checks.check_point_bytes, lambda n, dim, s, d: bytes_per_point(n, dim, s, on_disk=d), capsys)
+    rejects(checks.check_point_bytes, lambda n, dim, s, d: point(n, dim, s, False), "on_disk was ignored")
+    rejects(checks.check_point_bytes, lambda n, dim, s, d: point(n, dim, s, d, originals=False), "originals were left out")
+    rejects(checks.check_point_bytes, lambda n, dim, s, d: point(n, dim, s, d, quantised_ram=False), "quantised copy was left out")
+    rejects(checks.check_point_bytes, lambda n, dim, s, d: point(n, dim, s, d, bits_per_number=8), "1 bit per number")
+    rejects(checks.check_point_bytes, lambda n, dim, s, d: point(n, dim, s, d, round_up=False), "whole bytes")
+    rejects(checks.check_point_bytes,
+            lambda n, dim, s, d: point(n, dim, "float32" if s == "float16" else s, d), "2 bytes per number, not 4")
+    rejects(checks.check_point_bytes, lambda n, dim, s, d: (1, 2), "expected a dict")
+
+
+# ------------------------------------------------------------------ 01: predict, measure, explain
+
+
+def _interval(deltas, n, seed, replace=True, of_means=True, level=95, centre=None):
+    import numpy as np
+
+    d = np.asarray(deltas, dtype=float)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(d), size=(n, len(d))) if replace else np.stack([rng.permutation(len(d)) for _ in range(n)])
+    means = d[idx].mean(axis=1) if of_means else d
+    cut = (100 - level) / 2
+    lo, hi = np.percentile(means, [cut, 100 - cut])
+    return (centre or np.mean)(d), lo, hi
+
+
+def test_paired_interval(capsys):
+    import numpy as np
+
+    passes(checks.check_paired_interval, _interval, capsys)
+    passes(checks.check_paired_interval, lambda d, n, s: _interval(d, n, s + 1), capsys)  # other resamples
+    rejects(checks.check_paired_interval, lambda d, n, s: _interval(d, n, s, replace=False), "WITH replacement")
+    rejects(checks.check_paired_interval, lambda d, n, s: _interval(d, n, s, of_means=False), "resampled MEANS")
+    rejects(checks.check_paired_interval, lambda d, n, s: _interval(d, n, s, level=90), "90% interval")
+    rejects(checks.check_paired_interval, lambda d, n, s: _interval(d, n, s, centre=np.median), "not their median")
+    rejects(checks.check_paired_interval, lambda d, n, s: (0.0, 0.0), "three numbers")
+
+
+def test_gap_verdict(capsys):
+    def verdict(mean, lo, hi):
+        return "MaxSim ahead" if lo > 0 else "pooled ahead" if hi < 0 else "cannot tell"
+
+    passes(checks.check_gap_verdict, verdict, capsys)
+    rejects(checks.check_gap_verdict, lambda m, lo, hi: "MaxSim ahead" if m > 0 else "pooled ahead", "mean's sign")
+    rejects(checks.check_gap_verdict, lambda m, lo, hi: {"MaxSim ahead": "pooled ahead", "pooled ahead": "MaxSim ahead"}.get(
+        verdict(m, lo, hi), "cannot tell"), "swapped")
+    rejects(checks.check_gap_verdict, lambda m, lo, hi: "MaxSim ahead" if lo >= 0 else "pooled ahead" if hi <= 0 else "cannot tell",
+            "mean's sign|expected 'cannot tell'")
+    rejects(checks.check_gap_verdict, lambda m, lo, hi: "yes", "answer with one of")

@@ -690,3 +690,15 @@ def test_a_killed_grader_takes_its_sandboxes_with_it(tmp_path):
     while started & sandbox_pids() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not started & sandbox_pids(), "the sandbox outlived the grader"
+
+
+@pytest.mark.slow
+def test_the_production_exercise_is_graded(tmp_path):
+    """Exercise 08 (added after the planted class was built) is graded for real: its worked solution passes,
+    the handed-out notebook is unanswered."""
+    for student, kind in (("solver", "solutions"), ("starter", "exercises")):
+        (tmp_path / "subs" / student).mkdir(parents=True)
+        shutil.copy(NOTEBOOKS / kind / "08_production.ipynb", tmp_path / "subs" / student / "08_production.ipynb")
+    rows = grade(tmp_path / "subs", tmp_path / "grades.csv", limits=Limits(seconds=120), jobs=2, progress=False)
+    verdicts = {(r.student, r.task): r.verdict for r in rows if r.task == "point_bytes"}
+    assert verdicts == {("solver", "point_bytes"): "passed", ("starter", "point_bytes"): "unanswered"}, rows

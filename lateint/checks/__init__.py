@@ -27,7 +27,7 @@ A check
 A function left as the exercise's ``...`` placeholder returns ``None``; the check then
 says so, which is the error the unanswered exercise notebooks show (nbval expects it).
 
-Layout: ``lesson00.py`` ... ``lesson07.py`` (and ``lesson01b.py``) hold each exercise's checks and hidden
+Layout: ``lesson00.py`` ... ``lesson08.py`` (and ``lesson01b.py``) hold each exercise's checks and hidden
 inputs, ``harness.py`` what they share (:class:`Case`, running, judging, the plain-words verdicts).
 The lessons' own tolerance checks, :func:`lateint.tolerance.expect`, are core (the core may use
 them; re-exported here). :func:`suite_of` hands a check's cases to a grader (``lateint.grade``)
@@ -37,7 +37,7 @@ without running anything.
 from ..tolerance import ExpectationFailed, expect
 from .harness import CheckFailed, Suite, suite_of
 from .lesson00 import check_cosine_scores, check_ndcg_at_10
-from .lesson01 import check_embed_pooled, check_mean_pool, check_needle_curve
+from .lesson01 import check_embed_pooled, check_gap_verdict, check_mean_pool, check_needle_curve, check_paired_interval
 from .lesson01b import check_best_chunk_scores, check_top_documents
 from .lesson02 import check_best_matches, check_maxsim, check_maxsim_batched
 from .lesson03 import check_encode_queries_batched, check_rerank
@@ -45,6 +45,7 @@ from .lesson04 import check_held_out_alpha, check_pieces_per_word, check_recall_
 from .lesson05 import check_storage_bytes, check_token_pooling
 from .lesson06 import check_largest_losses, check_normalized_scores
 from .lesson07 import check_contrastive_loss, check_one_change
+from .lesson08 import check_point_bytes
 
 __all__ = [
     "CheckFailed",
@@ -57,6 +58,7 @@ __all__ = [
     "check_contrastive_loss",
     "check_cosine_scores",
     "check_embed_pooled",
+    "check_gap_verdict",
     "check_held_out_alpha",
     "check_encode_queries_batched",
     "check_largest_losses",
@@ -66,8 +68,10 @@ __all__ = [
     "check_ndcg_at_10",
     "check_needle_curve",
     "check_normalized_scores",
+    "check_paired_interval",
     "check_one_change",
     "check_pieces_per_word",
+    "check_point_bytes",
     "check_recall_at_k",
     "check_rerank",
     "check_rrf",

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
+import numpy as np
 import torch
 
 from ..lessons.demo import needle_haystack
+from ..lessons.perquery import bootstrap_interval
 from ..similarity import cosine_scores, maxsim
 from ..pooling import mean_pool
 from .harness import (
     Case,
     compare_tensor,
     default_encoder,
+    failure,
+    judge_answer,
     padded_batch,
     raw_hidden_states,
     run_check,
@@ -165,3 +171,89 @@ def _needle_case(encoder) -> Case:
             ].expand_as(expected),
         },
     )
+
+
+def check_paired_interval(fn: Callable[[Sequence[float], int, int], tuple[float, float, float]]) -> None:
+    """Check ``fn(deltas, n_resamples, seed) -> (mean, lo, hi)``: the mean of the per-query differences and its
+    95% bootstrap interval (queries resampled with replacement; the 2.5th and 97.5th percentiles of the
+    resampled means).
+
+    Reference: :func:`lateint.lessons.perquery.bootstrap_interval`. Another random generator gives other
+    resamples, so the ends need only agree within 5% of the interval's width (10,000 resamples keep
+    the reference's own wobble well inside that); the mean must be exact.
+    """
+    gen = seeded_generator(12)
+    cases = []
+    for name, deltas in (
+        ("30 queries, small differences of both signs", (torch.randn(30, generator=gen) * 0.1 + 0.02).tolist()),
+        ("20 queries, mostly ties (0) and a few large wins", [0.0] * 14 + [0.5, 0.3, 0.6, 0.2, 0.4, -0.1]),
+        ("50 queries, one huge loss among small wins", [0.05] * 49 + [-1.0]),
+        ("8 queries, every difference the same", [0.25] * 8),
+    ):
+        arr = np.asarray(deltas)
+        n, mean = len(arr), float(arr.mean())
+        lo, hi = bootstrap_interval(arr, 10_000, 0)
+        rng = np.random.default_rng(0)
+        resampled = arr[rng.integers(0, n, size=(10_000, n))].mean(axis=1)
+        mistakes = {
+            "the interval has no width: resample WITH replacement (some queries twice, some not at all); a "
+            "reshuffle of the same queries always has the same mean.": (mean, mean, mean),
+            "that is the spread of the single differences, not of their mean: take the percentiles of the "
+            "resampled MEANS.": (mean, *np.percentile(arr, [2.5, 97.5]).tolist()),
+            "that is a 90% interval (5th to 95th percentiles); a 95% interval keeps 2.5th to 97.5th.": (
+                mean, *np.percentile(resampled, [5, 95]).tolist()),
+            "the first number must be the mean of the differences, not their median.": (float(np.median(arr)), lo, hi),
+        }
+        cases.append(Case(f"{name} (10,000 resamples, seed 0)", (list(deltas), 10_000, 0), (mean, lo, hi), mistakes))
+    run_check("check_paired_interval", fn, cases, _compare_interval, "the mean and its 95% bootstrap interval")
+
+
+def _compare_interval(check: str, got: Any, case: Case) -> None:
+    try:
+        triple = tuple(float(x) for x in got)
+        assert len(triple) == 3
+    except (TypeError, ValueError, AssertionError):
+        raise failure(check, case, f"expected three numbers (mean, lo, hi), got {got!r:.80}.") from None
+    width = case.expected[2] - case.expected[1]
+
+    def same(a, b) -> bool:
+        return (math.isclose(a[0], b[0], abs_tol=1e-9)
+                and all(abs(x - y) <= 0.05 * width + 1e-9 for x, y in zip(a[1:], b[1:])))
+
+    judge_answer(check, case, triple, same,
+                 lambda a, b: f"got mean {a[0]:.4f}, interval {a[1]:.4f} to {a[2]:.4f}; expected {b[0]:.4f}, "
+                              f"{b[1]:.4f} to {b[2]:.4f}.")
+
+
+VERDICTS = ("MaxSim ahead", "pooled ahead", "cannot tell")
+
+
+def check_gap_verdict(fn: Callable[[float, float, float], str]) -> None:
+    """Check ``fn(mean, lo, hi) -> verdict`` for the difference MaxSim − pooled and its 95% interval: "MaxSim
+    ahead" when the whole interval is above 0, "pooled ahead" when it is below 0, else "cannot tell"."""
+    cases = []
+    for name, (mean, lo, hi), right in (
+        ("an interval above 0", (0.05, 0.01, 0.09), "MaxSim ahead"),
+        ("a positive mean, an interval containing 0", (0.03, -0.01, 0.07), "cannot tell"),
+        ("an interval below 0", (-0.04, -0.08, -0.005), "pooled ahead"),
+        ("a negative mean, an interval containing 0", (-0.01, -0.05, 0.03), "cannot tell"),
+        ("an interval that starts exactly at 0", (0.2, 0.0, 0.4), "cannot tell"),
+        ("a zero-width interval above 0 (every query moved alike)", (0.25, 0.25, 0.25), "MaxSim ahead"),
+    ):
+        by_mean = "MaxSim ahead" if mean > 0 else "pooled ahead"
+        mistakes = {}
+        if by_mean != right:
+            mistakes["the verdict followed the mean's sign; the interval decides: only when it excludes 0 can "
+                     "the queries tell the two methods apart."] = by_mean
+        if right != "cannot tell":
+            other = "pooled ahead" if right == "MaxSim ahead" else "MaxSim ahead"
+            mistakes["the two methods are swapped: the numbers are MaxSim − pooled, so above 0 means MaxSim is "
+                     "ahead."] = other
+        cases.append(Case(f"{name}: mean {mean}, interval {lo} to {hi}", (mean, lo, hi), right, mistakes))
+    run_check("check_gap_verdict", fn, cases, _compare_verdict, "what an interval of MaxSim − pooled says")
+
+
+def _compare_verdict(check: str, got: Any, case: Case) -> None:
+    if got not in VERDICTS:
+        raise failure(check, case, f"answer with one of {list(VERDICTS)}, got {got!r:.80}.")
+    judge_answer(check, case, got, lambda a, b: a == b, lambda a, b: f"got {a!r}, expected {b!r}.")

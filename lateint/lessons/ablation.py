@@ -63,11 +63,14 @@ class TokenVectors:
     normalised: bool = False
 
     @classmethod
-    def encode(cls, ds, encoder, cache: bool = True) -> TokenVectors:
-        """The RAW (unnormalised) token vectors of ``ds``'s queries and documents, one forward pass each."""
+    def encode(cls, ds, encoder, cache: bool = True, show_progress: bool = False) -> TokenVectors:
+        """The RAW (unnormalised) token vectors of ``ds``'s queries and documents, one forward pass each.
+
+        ``show_progress``: a progress bar per pass while encoding (none for what the cache already holds).
+        """
 
         def run(texts: list[str], kind: str) -> list[torch.Tensor]:
-            return encode(encoder, texts, kind, cache=cache, normalize=False, show_progress=False)
+            return encode(encoder, texts, kind, cache=cache, normalize=False, show_progress=show_progress)
 
         return cls(
             run(ds.query_texts, "queries"),

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..metrics import Qrels, evaluate_per_query, metric_name, ranked_doc_ids
 
-__all__ = ["Paired", "paired", "relative_gain", "promoted", "plot_paired"]
+__all__ = ["Paired", "bootstrap_interval", "paired", "relative_gain", "promoted", "plot_paired"]
 
 
 @dataclass(frozen=True)
@@ -106,10 +106,22 @@ def paired(
     b = evaluate_per_query(run_b, qrels, [name])
     per_query = {q: (a[q][name], b[q][name]) for q in a}
     deltas = np.array([vb - va for va, vb in per_query.values()])
+    return Paired(name, per_query, bootstrap_interval(deltas, n_resamples, seed))
+
+
+def bootstrap_interval(deltas, n_resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """The 95% bootstrap interval ``(lo, hi)`` of the mean of ``deltas`` (one number per query).
+
+    Resample the queries with replacement ``n_resamples`` times (``numpy.random.default_rng(seed)``),
+    take each resample's mean, and keep the 2.5th and 97.5th percentiles of those means.
+    """
+    deltas = np.asarray(deltas, dtype=float)
+    if deltas.ndim != 1 or len(deltas) == 0:
+        raise ValueError(f"deltas must be a non-empty list of numbers (one per query), got shape {deltas.shape}")
     rng = np.random.default_rng(seed)
     means = deltas[rng.integers(0, len(deltas), size=(n_resamples, len(deltas)))].mean(axis=1)
     lo, hi = np.percentile(means, [2.5, 97.5])
-    return Paired(name, per_query, (float(lo), float(hi)))
+    return float(lo), float(hi)
 
 
 def relative_gain(base: float, other: float) -> float:
