@@ -41,6 +41,7 @@ import argparse
 import inspect
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -274,6 +275,15 @@ def bench_dim(args: argparse.Namespace, dim: int, dtypes: list[str], notes: list
     return rows
 
 
+def median_row(same: tuple[dict, ...]) -> dict:
+    """One row from the same row of several runs: every number is the median over the runs."""
+    out = dict(same[0])
+    for key, value in out.items():
+        if isinstance(value, float) and all(r[key] is not None for r in same):
+            out[key] = statistics.median(r[key] for r in same)
+    return out
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--docs", type=int, default=10_000)
@@ -286,6 +296,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p.add_argument("--dtypes", nargs="+", choices=sorted(DTYPES), default=None,
                    help="default: fp32, plus bf16 when the CPU has native bf16 instructions")
     p.add_argument("--repeats", type=int, default=3, help="timings are the best of this many calls")
+    p.add_argument("--runs", type=int, default=1,
+                   help="repeat the whole measurement; every figure is the median over the runs (a loaded machine)")
     p.add_argument("--naive-pairs", type=int, default=2_000)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     p.add_argument("--pylate-python", default="/tmp/pylate-venv/bin/python",
@@ -314,7 +326,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
                    "slower than fp32; `--dtypes fp32 bf16` times it anyway.")
         print(skipped.strip())
     notes: list[str] = []
-    rows = [r for dim in args.dims for r in bench_dim(args, dim, dtypes, notes)]
+    runs = []
+    for run in range(args.runs):
+        print(f"run {run + 1} of {args.runs}, load average {os.getloadavg()[0]:.1f}", flush=True)
+        runs.append([r for dim in args.dims for r in bench_dim(args, dim, dtypes, notes if run == 0 else [])])
+    rows = [median_row(same) for same in zip(*runs)]
 
     headers = ["dim", "dtype", "method", "docs", "seconds", "pairs/s", "GFLOP/s", "× PyLate", "of ceiling"]
     body = table(headers, [
@@ -324,7 +340,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ])
     note = (
         f"{args.queries} queries of {args.query_tokens} tokens; documents of {args.min_tokens}–{args.max_tokens} "
-        f"tokens (uniform); best of {args.repeats}. `× PyLate` compares with PyLate on the same batches "
+        f"tokens (uniform); best of {args.repeats} calls, median of {args.runs} run(s). `× PyLate` compares with PyLate on the same batches "
         f"(the index row with the same length buckets, the padded row with the same padded batch). "
         f"CPU: {cpu.summary()}.{skipped}"
     )
