@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         f"sentence-transformers' in the same dtype to {', '.join(checks)}. Length-sorted batches: padding is "
         f"{1 - tokens / computed:.1%} of the positions the model computes. CPU: {cpu.summary()}.{skipped}"
     )
-    report("encode_speed", f"{note}\n\n{body}", args.write_readme)
+    report(f"encode_speed_{cpu.kind}", f"{note}\n\n{body}", args.write_readme)
     return {f"{dtype} {name}": args.docs / s for (dtype, name), s in best.items()}
 
 

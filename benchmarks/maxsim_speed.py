@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         f"CPU: {cpu.summary()}.{skipped}"
     )
     checks = "".join(f"\n- {line}." for line in notes)
-    report("maxsim_speed", f"{note}\n{checks}\n\n{body}", args.write_readme)
+    report(f"maxsim_speed_{cpu.kind}", f"{note}\n{checks}\n\n{body}", args.write_readme)
     return rows
 
 

@@ -36,6 +36,14 @@ class CpuFeatures(NamedTuple):
     flags: tuple[str, ...]
     native_bf16: bool
 
+    @property
+    def kind(self) -> str:
+        """A short name for tables kept per CPU kind: ``"amx"``, ``"avx512"``, ``"avx2"`` or ``"other"``."""
+        for flag, name in (("amx_bf16", "amx"), ("avx512f", "avx512"), ("avx2", "avx2")):
+            if flag in self.flags:
+                return name
+        return "other"
+
     def summary(self) -> str:
         """One line for a table: ``Intel(R) Xeon(R) ..., AVX-512 + AVX512-BF16 + AMX-BF16 (native bf16)``."""
         units = "AVX2 only" if self.flags == ("avx2",) else " + ".join(NAMES[f] for f in self.flags if f != "avx2")

@@ -74,8 +74,8 @@ def test_cpu_features_read_from_cpuinfo():
     f = cpu_features(intel)
     assert f.model == "Intel(R) Xeon(R) Platinum" and f.native_bf16
     assert f.flags == ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
-    assert "AVX-512 + AVX512-BF16 + AMX-BF16" in f.summary()
+    assert "AVX-512 + AVX512-BF16 + AMX-BF16" in f.summary() and f.kind == "amx"
     g = cpu_features(amd)
-    assert not g.native_bf16 and "AVX2 only" in g.summary() and "emulated" in g.summary()
+    assert not g.native_bf16 and "AVX2 only" in g.summary() and "emulated" in g.summary() and g.kind == "avx2"
     assert cpu_features("").flags == () and not cpu_features("").native_bf16
     assert cpu_features().capability == torch.backends.cpu.get_cpu_capability()
