@@ -162,8 +162,9 @@ def column_max(sim: torch.Tensor) -> torch.Tensor:
 
     bf16 takes a shortcut: torch's bf16 max converts every element to float32 and can take as long
     as the (AMX) matrix product before it, so the max is taken over the bits seen as int16 instead,
-    about ten times faster (``benchmarks/README.md``). For numbers >= 0 (sign bit clear) the bits of a bf16 sort as their values; any number
-    < 0 has its sign bit set and is a negative int16, below them all. So where the int16 max is >= 0,
+    about ten times faster (``benchmarks/README.md``). For numbers >= 0 (sign bit clear) the bits
+    of a bf16 sort as their values; any number < 0 has its sign bit set and is a negative int16,
+    below them all. So where the int16 max is >= 0,
     it IS the largest value. A column whose values are all < 0 (or -0.0, or padding's -inf) gets a
     negative int16 max that may be wrong; when any column does, the block is redone with the plain max.
     """
