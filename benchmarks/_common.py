@@ -9,7 +9,6 @@ what counts is the ratio between them.
 from __future__ import annotations
 
 import os
-import platform
 import re
 import shlex
 import sys
@@ -21,35 +20,17 @@ README = Path(__file__).resolve().parent / "README.md"
 _LOAD_AT_START = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
-def cpu_model() -> str:
-    """The CPU's model name as ``lscpu`` prints it (falls back to ``platform.processor()``)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags (``avx512f``, ``avx512_bf16``, ``amx_bf16``...), empty if unknown."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
 def machine() -> str:
-    """One line: CPU model, cores, torch threads, load average when the run started."""
+    """One line: CPU model and features, cores, torch threads, load average when the run started (and now)."""
     import torch
 
+    from lateint.cpu import cpu_features
+
+    now = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (
-        f"{cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__} with "
-        f"{torch.get_num_threads()} thread(s), load average {_LOAD_AT_START:.1f} at start (other work shares the CPU)"
+        f"{cpu_features().summary()}, {os.cpu_count()} cores, torch {torch.__version__} with "
+        f"{torch.get_num_threads()} thread(s), load average {_LOAD_AT_START:.1f} at start and {now:.1f} at the end "
+        f"on {os.cpu_count()} cores (other work shares the CPU)"
     )
 
 

@@ -1,6 +1,7 @@
 """Retrieval quality of pooled vectors, MaxSim and BM25 on a BEIR-format dataset.
 
     python benchmarks/retrieval.py --dataset scifact --method maxsim
+    python benchmarks/retrieval.py --dataset scifact --method maxsim --dtype bf16 --score-dtype bf16   # the bf16 levers
 
 prints one JSON line: nDCG@10, Recall@100 (and @2, @10), documents encoded per
 second, and the wall time. Pooled and MaxSim use the same model and weights
@@ -27,6 +28,7 @@ from lateint.metrics import evaluate, run_from_scores  # noqa: E402
 from lateint.index import MaxSimIndex, PooledIndex  # noqa: E402
 
 METRICS = ("ndcg@10", "recall@100", "recall@10", "recall@2")
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
 def encode(encoder, texts, kind, use_cache, **kw):
@@ -46,6 +48,9 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--document-length", type=int, default=None, help="max document tokens (default: the model's)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--cache", action="store_true", help="reuse cached embeddings (then docs/s is not measured)")
+    p.add_argument("--dtype", choices=sorted(DTYPES), default="fp32", help="the encoder's dtype (load_encoder(dtype=))")
+    p.add_argument("--score-dtype", choices=sorted(DTYPES), default="fp32",
+                   help="MaxSimIndex's dtype; bf16 also scores in fp32 and reports how far the two are apart")
     args = p.parse_args(argv)
 
     wall = time.perf_counter()
@@ -61,8 +66,10 @@ def main(argv: list[str] | None = None) -> dict:
         run = bm25.run(ds.query_texts, ds.query_ids, k=100)
         result["model"] = "bm25s (k1=1.2, b=0.75, English stopwords, Snowball stemmer)"
     else:
-        encoder = load_encoder(args.model, batch_size=args.batch_size, document_length=args.document_length)
+        encoder = load_encoder(args.model, batch_size=args.batch_size, document_length=args.document_length,
+                               dtype=DTYPES[args.dtype])
         result["model"] = encoder.name
+        result["dtype"], result["score_dtype"] = args.dtype, args.score_dtype
         result["document_length"] = encoder.format.doc_length
         if args.method == "pooled":
             docs, enc_s = encode(encoder, doc_texts, "pooled", args.cache)
@@ -72,8 +79,14 @@ def main(argv: list[str] | None = None) -> dict:
             docs, enc_s = encode(encoder, doc_texts, "documents", args.cache)
             queries, _ = encode(encoder, ds.query_texts, "queries", args.cache)
             t = time.perf_counter()
-            scores = MaxSimIndex(doc_ids, docs).scores(queries)
+            scores = MaxSimIndex(doc_ids, docs, dtype=DTYPES[args.score_dtype]).scores(queries)
             result["score_s"] = round(time.perf_counter() - t, 2)
+            if args.score_dtype != "fp32":  # how far the bf16 scores are from fp32's on the same vectors
+                full = MaxSimIndex(doc_ids, docs).scores(queries)
+                top = [(set(a.topk(10).indices.tolist()), set(b.topk(10).indices.tolist())) for a, b in zip(full, scores)]
+                result["max_score_diff_vs_fp32"] = round((scores - full).abs().max().item(), 4)
+                result["same_top10_vs_fp32"] = f"{sum(a == b for a, b in top)}/{len(top)}"
+                result["top10_overlap_vs_fp32"] = round(sum(len(a & b) for a, b in top) / (10 * len(top)), 4)
         run = run_from_scores(scores, ds.query_ids, doc_ids, k=100)
     result.update({k: round(v, 4) for k, v in evaluate(run, ds.qrels, METRICS).items()})
     result["docs_per_s"] = None if args.cache else round(len(doc_ids) / enc_s, 1)
