@@ -275,3 +275,53 @@ def test_the_report_loads_in_chromium_offline_with_its_images(browser, mixed_rep
     assert page.locator(".verdict").inner_text().startswith("Verdict")
     assert not problems.errors, problems.errors
     page.close()
+
+
+# ------------------------------------------------------------------ exercise 09's check
+
+
+def fake_report(path: Path) -> Path:
+    """A report file with the figures block of lateint.audit.report (what read_figures reads), nothing else."""
+    share = lambda v, n: [v, max(0, v - 0.08), min(1, v + 0.08), n]  # noqa: E731
+    strategies = {"pooled, first window": (0.52, (-0.14, -0.24, -0.05), 1.0),
+                  "cram (one vector, all tokens)": (0.66, (-0.01, -0.09, 0.07), 1.0),
+                  "MaxSim, whole document": (0.67, (0.0, 0.0, 0.0), 566.5)}
+    figures = {"k": 1, "probes": 138, "documents": 36, "corpus size": 100000, "choice": "Use cram", "judged": None,
+               "strategies": {s: {"recall": {"all": share(v, 138), "further": share(v, 19)}, "delta": list(d),
+                                  "vectors/doc": vec, "bytes/doc": vec * 1536} for s, (v, d, vec) in strategies.items()}}
+    path.write_text('<html><head><script type="application/json" id="audit-figures">' + json.dumps(figures)
+                    + "</script></head><body></body></html>")
+    return path
+
+
+def test_the_decision_check_wants_the_report_a_strategy_two_figures_and_how_sure(tmp_path):
+    from lateint.checks import CheckFailed, check_audit_decision
+    from lateint.checks.lesson09 import figures_quoted
+
+    report = fake_report(tmp_path / "report.html")
+    good = ("I would build one cram vector per document. MaxSim finds 67% of the 138 probes and cram 66%, a "
+            "difference whose paired interval runs from -9 to +7 points, so the probes cannot tell them apart, while "
+            "MaxSim stores 566.5 vectors per document against 1. The pooled first window is measurably worse (52%).")
+    check_audit_decision(report, good)
+    assert figures_quoted(good, json.loads(report.read_text().split('"audit-figures">')[1].split("</script>")[0])) == [
+        "67", "138", "66", "9", "7", "566.5", "52"]
+    no_figures = ("I would build one cram vector per document, because MaxSim and cram find about as many probes "
+                  "and the interval of their difference includes zero, and cram is far cheaper to store and to run "
+                  "at the size of our collection next year.")
+    cases = {
+        "no report at": (tmp_path / "missing.html", good),
+        "not a report of lateint.audit": (tmp_path / "other.html", good),
+        "decision must be": (report, ...),
+        "has 3 words": (report, "use cram instead"),
+        "names no strategy": (report, "I would build the index that finds 67% of the 138 probes, since the interval "
+                                      "is narrow enough for us and the rest of the team agrees with the numbers we "
+                                      "saw in the report last week."),
+        "quotes 0 of the report's figures": (report, no_figures),
+        "does not say how sure": (report, "I would build one cram vector per document. MaxSim finds 67% and cram 66%, "
+                                          "and MaxSim stores 566.5 vectors per document against one; the pooled first "
+                                          "window finds 52%, which rules it out for this collection today."),
+    }
+    (tmp_path / "other.html").write_text("<html>just a page</html>")
+    for message, (path, decision) in cases.items():
+        with pytest.raises(CheckFailed, match=message):
+            check_audit_decision(path, decision)

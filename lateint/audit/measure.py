@@ -136,6 +136,7 @@ def run_audit(
     docs: Documents,
     n_probes: int = 300,
     k: int | None = None,
+    per_doc: int | None = None,
     seed: int = 0,
     corpus_size: int | None = None,
     chunk_size: int = 128,
@@ -149,6 +150,7 @@ def run_audit(
     Args:
         n_probes: probes wanted (at most 2 per document).
         k: the cut-off of Recall@k (default: 1 under 200 documents, 5 under 1,000, else 10).
+        per_doc: most probes per document (default: enough for ``n_probes``, from 2 to 5).
         corpus_size: documents to extrapolate the cost to (default: the documents the folder holds).
         chunk_size: tokens per chunk of the chunking strategy (overlap an eighth), beside sentence chunks.
         cache: the embedding cache (``True``: the default folder; a folder; ``None``: none).
@@ -163,7 +165,8 @@ def run_audit(
     left_out = len(docs.texts) - len(ids)
     k_given = k is not None
     k = k if k_given else 1 if len(ids) < 200 else 5 if len(ids) < 1000 else 10
-    probes = make_probes(encoder, ids, texts, n_probes, seed=seed, window=window)
+    per_doc = per_doc or min(5, max(2, math.ceil(n_probes / len(ids))))
+    probes = make_probes(encoder, ids, texts, n_probes, per_doc=per_doc, seed=seed, window=window)
     if len(probes) < 10:
         raise ValueError(f"only {len(probes)} probe sentences found in {len(ids)} documents (sentences of "
                          f"6+ words in documents of 30+ tokens); the audit needs more text: add documents.")
@@ -190,7 +193,7 @@ def run_audit(
         probes=probes, probe_ds=pds, ranks=ranks, recall=recall, deltas=deltas, cost=cost,
         lengths=dict(zip(ids, counts)), judged=judged, judged_name=judged_name,
         seconds=time.perf_counter() - start,
-        settings={"k_given": k_given, "n_probes": n_probes, "chunk_size": chunk_size, "max_tokens": max_tokens, "model": encoder.name},
+        settings={"k_given": k_given, "n_probes": n_probes, "per_doc": per_doc, "chunk_size": chunk_size, "max_tokens": max_tokens, "model": encoder.name},
     )
 
 
@@ -257,7 +260,8 @@ def verdict(a: Audit) -> dict[str, str]:
     m, r = a.recall[MAXSIM_WHOLE]["all"], a.recall[rival]["all"]
     n = m.n
     line = (f"MaxSim over whole documents finds {m.value:.0%} of {n} probes in the top {k}; the best other strategy, "
-            f"{rival}, finds {r.value:.0%}: a difference of {d:+.1%} (paired bootstrap 95 % interval {lo:+.1%} to {hi:+.1%}).")
+            f"{rival}, finds {r.value:.0%}: a difference of {100 * d:+.1f} points (paired bootstrap 95 % interval {100 * lo:+.1f} to "
+            f"{100 * hi:+.1f}).")
     if lo > 0:
         choice = "Use MaxSim over whole documents (late interaction)."
         why = line + " The interval is above zero: one vector per document (or per chunk) is losing content that MaxSim keeps."
@@ -267,6 +271,9 @@ def verdict(a: Audit) -> dict[str, str]:
     else:
         choice = f"Use {rival}; late interaction is not measurably better here."
         why = line + " The interval includes zero: the probes cannot tell the two apart, so take the cheaper one."
+    worse = [s for s in others if a.deltas[s][2] < 0]
+    if worse:
+        why += f" Measurably worse than MaxSim (interval below zero): {'; '.join(worse)}."
     far = a.recall[POOLED_CUT]["second window"], a.recall[POOLED_CUT]["further"]
     past = Share(far[0].hits + far[1].hits, far[0].n + far[1].n)
     if past.n:
@@ -285,7 +292,7 @@ def verdict(a: Audit) -> dict[str, str]:
         sure = "Fairly sure" if width > 0.1 else "Sure"
     else:
         sure = "Sure there is no large difference" if width <= 0.1 else "Not sure"
-    sure += (f": {n} probes, the interval of the difference is {width:.0%} wide; the Wilson intervals per bin "
+    sure += (f": {n} probes, the interval of the difference is {100 * width:.0f} points wide; the Wilson intervals per bin "
              f"are widest where few probes fall (see the tables). More probes (--probes) narrow them.")
     if a.judged:
         best_judged = max(a.judged, key=lambda s: a.judged[s]["ndcg@10"])

@@ -30,7 +30,7 @@ __all__ = ["Probe", "LENGTH_BINS", "POSITION_BINS", "length_bin", "position_bin"
 
 LENGTH_BINS = ("fits the window", "1-2 windows", "2-4 windows", "over 4 windows")
 POSITION_BINS = ("first window", "second window", "further")
-MIN_WORDS, MAX_TOKENS = 6, 64  # a probe sentence: at least this many words, at most this many tokens
+MIN_WORDS, MAX_TOKENS = 6, 64  # a probe sentence: at least this many words (70 % of it words, not code), at most this many tokens
 MIN_LEFT = 30  # tokens the document must keep without its probe sentences
 
 
@@ -70,7 +70,10 @@ def _candidates(doc: str, text: str, offsets: list[tuple[int, int]], window: int
         sentence = text[a:b]
         first, last = bisect_left(starts, a), bisect_left(starts, b)
         n = last - first
-        if len(re.findall(r"\w+", sentence)) < MIN_WORDS or n > MAX_TOKENS or len(offsets) - n < MIN_LEFT:
+        words = sentence.split()
+        prose = sum(bool(re.fullmatch(r"[(\"']?[^\W\d_]+(?:['’-][^\W\d_]+)*[,;:.!?'\")]*", w)) for w in words)  # words of letters, not code
+        symbols = any(not re.search(r"\w", w) and w not in ("-", "–", "—", "&") for w in words)  # >>>, =, {...}
+        if prose < MIN_WORDS or prose < 0.75 * len(words) or symbols or n > MAX_TOKENS or len(offsets) - n < MIN_LEFT:
             continue
         out.append(Probe("", doc, sentence, a, b, first, len(offsets), length_bin(len(offsets), window),
                          position_bin(first, window)))

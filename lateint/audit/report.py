@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 from pathlib import Path
 
 from ..display.highlight import render_tokens, token_strengths
@@ -19,7 +20,7 @@ from ..windows import encode_whole
 from .measure import DEPTH, Audit, format_bytes, format_duration, verdict
 from .probes import LENGTH_BINS, POSITION_BINS, Probe, length_bin
 
-__all__ = ["render_report", "write_report", "PROBES_MEASURE"]
+__all__ = ["render_report", "write_report", "plot_recall", "examples_html", "figures", "read_figures", "PROBES_MEASURE"]
 
 PROBES_MEASURE = (
     "Each probe is a sentence taken out of one of your documents and used as a query; it succeeds when that "
@@ -53,14 +54,12 @@ def _signed(x: float) -> str:
     return f"{x * 100 + 0.0:+.1f}".replace("-0.0", "+0.0") + " pts"
 
 
-def _figure(audit: Audit, bins: tuple[str, ...], title: str) -> str:
-    """A PNG (base64 ``<img>``) of Recall@k per bin for each strategy, with Wilson intervals as error bars."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+def plot_recall(audit: Audit, bins: tuple[str, ...], title: str = "", ax=None):
+    """Bars of Recall@k per bin (``LENGTH_BINS`` or ``POSITION_BINS``), one per strategy, Wilson 95 % intervals
+    as error bars (MaxSim over whole documents hatched). Returns the matplotlib Axes."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(10, 3.8))
+    ax = ax or plt.subplots(figsize=(10, 3.8))[1]
     strategies = audit.strategies
     width = 0.8 / len(strategies)
     for i, s in enumerate(strategies):
@@ -76,10 +75,20 @@ def _figure(audit: Audit, bins: tuple[str, ...], title: str) -> str:
     ax.set_ylabel(f"Recall@{audit.k}")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+def _figure(audit: Audit, bins: tuple[str, ...], title: str) -> str:
+    """:func:`plot_recall` as an inline PNG ``<img>`` (base64)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    matplotlib.use("Agg", force=False)
+    fig = Figure(figsize=(10, 3.8))
+    plot_recall(audit, bins, title, ax=fig.add_subplot())
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return f'<img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
 
@@ -111,11 +120,13 @@ def _highlighted(encoder, probe: Probe, doc_text: str, radius: int = 45) -> str:
     centre = max(range(len(inner)), key=lambda i: (inner[i], -i))
     a, b = max(1, centre - radius), min(len(tokens) - 1, centre + radius)
     body = render_tokens(tokens[a:b], strengths[a:b])
-    where = f"tokens {a}-{b} of {len(tokens)}"
+    where = f"tokens {a}-{b} of the {len(tokens)} left without the probe"
     return f"{'&hellip; ' if a > 1 else ''}{body}{' &hellip;' if b < len(tokens) - 1 else ''} <span class=muted>({where})</span>"
 
 
-def _examples(audit: Audit, encoder, strategy: str, n: int) -> str:
+def examples_html(audit: Audit, encoder, strategy: str, n: int = 3) -> str:
+    """HTML: how many probes ``strategy`` loses that MaxSim over whole documents finds (and the reverse), and
+    ``n`` of each, the document's tokens coloured by what MaxSim matched (:func:`lateint.display.highlight.render_tokens`)."""
     lost, found = audit.lost_and_found(strategy)
     texts = dict(zip(audit.probe_ds.doc_ids, audit.probe_ds.doc_texts))
     out = [f"<h3>{html.escape(strategy)} against MaxSim over whole documents</h3>",
@@ -202,7 +213,7 @@ def render_report(audit: Audit, encoder, examples: int = 3) -> str:
         f"<h3>By position in the document</h3>{_figure(audit, POSITION_BINS, f'Recall@{k} by where the probe sentence sits')}"
         f"{_recall_table(audit, POSITION_BINS)}",
         "<h2>Probes one strategy loses and the other finds</h2>",
-        *[_examples(audit, encoder, s, examples) for s in shown],
+        *[examples_html(audit, encoder, s, examples) for s in shown],
         f"<h2>Cost at {audit.corpus_size:,} documents</h2>",
         f"<p>Vectors per document measured on the {audit.n_docs:,} documents; encoding time on a sample of them, "
         "encoded fresh on this machine (CPU), extrapolated linearly. Qdrant RAM: lesson 08's settings &mdash; token "
@@ -215,8 +226,34 @@ def render_report(audit: Audit, encoder, examples: int = 3) -> str:
         f"tokens (overlap an eighth) and sentence chunks; fused = reciprocal rank fusion of BM25 and the token chunks. "
         f"The audit took {audit.seconds:.0f} s. Made by <code>python -m lateint.audit</code>.</p>",
     ]
-    return ("<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>Late-interaction audit</title>"
-            f"<style>{_CSS}</style></head><body>" + "\n".join(sections) + "</body></html>\n")
+    data = json.dumps(figures(audit), sort_keys=True).replace("</", "<\\/")
+    return ("<!DOCTYPE html><html lang=en><head><meta charset=utf-8><meta name=generator content=lateint.audit>"
+            f"<title>Late-interaction audit</title><style>{_CSS}</style>"
+            f'<script type="application/json" id="audit-figures">{data}</script></head><body>'
+            + "\n".join(sections) + "</body></html>\n")
+
+
+def figures(audit: Audit) -> dict:
+    """The report's figures as plain data (embedded in the report as JSON, ``id="audit-figures"``): per strategy
+    Recall@k overall and per bin with Wilson bounds, the difference from MaxSim with its bounds, vectors and bytes
+    per document; the probe count, k, the corpus size, the verdict's choice and, with qrels, the judged table."""
+    per = {}
+    for s in audit.strategies:
+        d, lo, hi = audit.deltas[s]
+        per[s] = {"recall": {b: [sh.value if sh.n else None, *sh.interval, sh.n] for b, sh in audit.recall[s].items()},
+                  "delta": [d, lo, hi], "vectors/doc": audit.cost[s]["vectors/doc"], "bytes/doc": audit.cost[s]["bytes/doc"]}
+    return {"k": audit.k, "probes": len(audit.probes), "documents": audit.n_docs, "corpus size": audit.corpus_size,
+            "choice": verdict(audit)["choice"], "strategies": per, "judged": audit.judged}
+
+
+def read_figures(path: str | Path) -> dict:
+    """:func:`figures` back from a report file; ``ValueError`` when the file is not an audit report."""
+    text = Path(path).read_text(encoding="utf-8")
+    start = text.find('<script type="application/json" id="audit-figures">')
+    if start < 0:
+        raise ValueError(f"{path} is not a report of lateint.audit (no audit figures in it).")
+    start = text.index(">", start) + 1
+    return json.loads(text[start : text.index("</script>", start)])
 
 
 def write_report(path: str | Path, audit: Audit, encoder, examples: int = 3) -> Path:
