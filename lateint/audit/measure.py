@@ -193,7 +193,7 @@ def run_audit(
         probes=probes, probe_ds=pds, ranks=ranks, recall=recall, deltas=deltas, cost=cost,
         lengths=dict(zip(ids, counts)), judged=judged, judged_name=judged_name,
         seconds=time.perf_counter() - start,
-        settings={"k_given": k_given, "n_probes": n_probes, "per_doc": per_doc, "chunk_size": chunk_size, "max_tokens": max_tokens, "model": encoder.name},
+        settings={"k_given": k_given, "judged_queries": min(judged_queries, len(docs.judged.queries)) if docs.judged else 0, "n_probes": n_probes, "per_doc": per_doc, "chunk_size": chunk_size, "max_tokens": max_tokens, "model": encoder.name},
     )
 
 
@@ -253,15 +253,30 @@ def verdict(a: Audit) -> dict[str, str]:
     (and the judged queries' when there are some)."""
     k = a.k
     others = [s for s in a.strategies if s != MAXSIM_WHOLE]
-    rival = max(others, key=lambda s: (a.recall[s]["all"].value, -a.cost[s]["bytes/doc"], s))
-    d, lo, hi = a.deltas[rival]
-    d = -d
-    lo, hi = -hi, -lo  # MaxSim minus the rival
-    m, r = a.recall[MAXSIM_WHOLE]["all"], a.recall[rival]["all"]
-    n = m.n
-    line = (f"MaxSim over whole documents finds {m.value:.0%} of {n} probes in the top {k}; the best other strategy, "
-            f"{rival}, finds {r.value:.0%}: a difference of {100 * d:+.1f} points (paired bootstrap 95 % interval {100 * lo:+.1f} to "
-            f"{100 * hi:+.1f}).")
+    m, n = a.recall[MAXSIM_WHOLE]["all"], a.recall[MAXSIM_WHOLE]["all"].n
+    probe_rival = max(others, key=lambda s: (a.recall[s]["all"].value, -a.cost[s]["bytes/doc"], s))
+    probes_line = (f"MaxSim over whole documents finds {m.value:.0%} of {n} probes in the top {k}; the best other "
+                   f"strategy{' on the probes' if a.judged else ''}, {probe_rival}, finds "
+                   f"{a.recall[probe_rival]['all'].value:.0%}")
+    if a.judged:  # real questions decide; the probes are reported beside them
+        t = a.judged
+        rival = max(others, key=lambda s: (t[s]["ndcg@10"], -a.cost[s]["bytes/doc"], s))
+        d, lo, hi = -t[rival]["delta"], -t[rival]["hi"], -t[rival]["lo"]  # MaxSim minus the rival
+        basis, n = "your judged queries", a.settings.get("judged_queries", n)
+        line = (f"On your {n} judged queries MaxSim over whole documents scores nDCG@10 {t[MAXSIM_WHOLE]['ndcg@10']:.3f}; "
+                f"the best other strategy, {rival}, {t[rival]['ndcg@10']:.3f}: a difference of {d:+.3f} (paired bootstrap "
+                f"95 % interval {lo:+.3f} to {hi:+.3f}). On the probes: {probes_line}.")
+        worse = [s for s in others if t[s]["hi"] < 0]
+        unit, scale = "", 1
+    else:
+        rival = probe_rival
+        d, lo, hi = a.deltas[rival]
+        d, lo, hi = -d, -hi, -lo  # MaxSim minus the rival
+        basis = "the probes"
+        line = (f"{probes_line}: a difference of {100 * d:+.1f} points (paired bootstrap 95 % interval {100 * lo:+.1f} "
+                f"to {100 * hi:+.1f}).")
+        worse = [s for s in others if a.deltas[s][2] < 0]
+        unit, scale = " points", 100
     if lo > 0:
         choice = "Use MaxSim over whole documents (late interaction)."
         why = line + " The interval is above zero: one vector per document (or per chunk) is losing content that MaxSim keeps."
@@ -269,9 +284,8 @@ def verdict(a: Audit) -> dict[str, str]:
         choice = f"Use {rival}."
         why = line + " The interval is below zero: on these documents late interaction does not pay."
     else:
-        choice = f"Use {rival}; late interaction is not measurably better here."
-        why = line + " The interval includes zero: the probes cannot tell the two apart, so take the cheaper one."
-    worse = [s for s in others if a.deltas[s][2] < 0]
+        choice = f"Use {rival}; {'MaxSim over whole documents' if 'MaxSim' in rival else 'late interaction'} is not measurably better here."
+        why = line + f" The interval includes zero: {basis} cannot tell the two apart, so take the cheaper one."
     if worse:
         why += f" Measurably worse than MaxSim (interval below zero): {'; '.join(worse)}."
     far = a.recall[POOLED_CUT]["second window"], a.recall[POOLED_CUT]["further"]
@@ -286,19 +300,16 @@ def verdict(a: Audit) -> dict[str, str]:
             f"{format_duration(c_m['corpus hours'] * 3600)} against {format_duration(c_r['corpus hours'] * 3600)} on this "
             "machine's CPU.")
     width = hi - lo
-    if n < 100 or width > 0.2:
+    if n < (50 if a.judged else 100) or width > 0.2:
         sure = "Not sure"
     elif lo > 0 or hi < 0:
         sure = "Fairly sure" if width > 0.1 else "Sure"
     else:
         sure = "Sure there is no large difference" if width <= 0.1 else "Not sure"
-    sure += (f": {n} probes, the interval of the difference is {100 * width:.0f} points wide; the Wilson intervals per bin "
-             f"are widest where few probes fall (see the tables). More probes (--probes) narrow them.")
-    if a.judged:
-        best_judged = max(a.judged, key=lambda s: a.judged[s]["ndcg@10"])
-        sure += (f" On your judged queries the best strategy by nDCG@10 is {best_judged}; "
-                 + ("it agrees with the probes." if best_judged in choice else
-                    "where it disagrees with the probes, trust the judged queries: they are real questions."))
+    sure += (f": {n} {'judged queries' if a.judged else 'probes'}, the interval of the difference is "
+             f"{scale * width:.{0 if scale == 100 else 3}f}{unit} wide; the Wilson intervals per bin are widest where few "
+             "probes fall (see the tables). More probes (--probes) narrow "
+             + ("the probes' intervals; more judged queries narrow the judged ones." if a.judged else "them."))
     return {"choice": choice, "why": why, "cost": cost, "sure": sure}
 
 

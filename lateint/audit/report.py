@@ -197,6 +197,8 @@ def render_report(audit: Audit, encoder, examples: int = 3) -> str:
         f"<p><b>Cost.</b> {html.escape(v['cost'])}</p><p><b>How sure.</b> {html.escape(v['sure'])}</p></div>",
         "<h2>What was read</h2>",
         f"<p>{audit.n_docs:,} documents scored ({audit.kind}; {audit.n_listed:,} documents in the folder"
+        + (f"; {audit.n_docs + audit.left_out:,} read, a sample spread over their sizes (--max-docs)"
+           if audit.n_docs + audit.left_out < audit.n_listed else "")
         + (f", {audit.left_out:,} left out to keep memory bounded (at most {audit.settings['max_tokens']:,} tokens scored)" if audit.left_out else "")
         + f"). {len(audit.skipped)} file{'' if len(audit.skipped) == 1 else 's'} skipped" + (":" if skipped else ".") + "</p>"
         + (f"<ul>{skipped}{more}</ul>" if skipped else "")
