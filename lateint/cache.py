@@ -18,9 +18,9 @@ from safetensors.torch import load_file, save_file
 
 from .files import write_atomically
 
-__all__ = ["cache_dir", "cached_encode", "encode"]
+__all__ = ["cache_dir", "cached_encode", "encode", "encode_in_shards"]
 
-ENCODINGS = ("queries", "documents", "pooled")
+ENCODINGS = ("queries", "documents", "pooled", "whole")
 
 
 def cache_dir(path: str | os.PathLike | None = None) -> Path:
@@ -58,7 +58,8 @@ def cached_encode(
     Args:
         encoder: an :class:`~lateint.encoders.Encoder`.
         texts: the texts, as for the encoder.
-        kind: ``"queries"``, ``"documents"`` (lists of ``(L_i, dim)`` tensors) or
+        kind: ``"queries"``, ``"documents"``, ``"whole"`` (:func:`lateint.windows.encode_whole`: every
+            token of a long document, windows merged) -- lists of ``(L_i, dim)`` tensors -- or
             ``"pooled"`` (one ``(n, dim)`` tensor).
         pooling: for ``kind="pooled"``, the pooling name (default: the model's).
         path: cache folder (see :func:`cache_dir`).
@@ -72,7 +73,7 @@ def cached_encode(
     folder = cache_dir(path)
     file = folder / f"{_key(encoder, kind, list(texts), pooling, kw)}.safetensors"
     if file.exists():
-        if hasattr(encoder, "warn_if_truncated"):
+        if hasattr(encoder, "warn_if_truncated") and kind != "whole":  # whole documents are never cut
             # the cached vectors were cut like fresh ones: say so the same way, cache or not
             encoder.warn_if_truncated(list(texts), kind == "queries" or bool(kw.get("is_query")))
         data = load_file(str(file))
@@ -103,7 +104,35 @@ def encode(
     return _encode_fresh(encoder, texts, kind, pooling, **kw)
 
 
+def encode_in_shards(
+    encoder, texts: Sequence[str], kind: str = "documents", *, shard: int = 256, cache: bool = True,
+    pooling: str | None = None, path: str | os.PathLike | None = None, progress: str | None = None, **kw,
+) -> list[torch.Tensor] | torch.Tensor:
+    """:func:`encode` of ``texts`` in shards of ``shard`` texts, each its own cache entry: what equals
+    ``encode(encoder, texts, kind)`` but resumes where an interrupted run stopped (the shards already
+    written are read back, the rest encoded) and shows a ``tqdm`` bar named ``progress`` over the shards.
+    """
+    if not isinstance(shard, int) or shard < 1:
+        raise ValueError(f"shard must be a positive number of texts, got {shard!r}.")
+    texts = list(texts)
+    starts = range(0, len(texts), shard)
+    if progress:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc=progress, unit=f"x{shard}")
+    if cache:
+        kw["path"] = path
+    parts = [encode(encoder, texts[s : s + shard], kind, cache=cache, pooling=pooling, **kw) for s in starts]
+    if kind == "pooled":
+        return torch.cat(parts) if parts else torch.empty(0, encoder.dim)
+    return [t for part in parts for t in part]
+
+
 def _encode_fresh(encoder, texts: Sequence[str], kind: str, pooling: str | None, **kw):
     if kind == "pooled":
         return encoder.encode_pooled(texts, pooling=pooling, **kw)
+    if kind == "whole":
+        from .windows import encode_whole
+
+        return encode_whole(encoder, texts, **kw)
     return getattr(encoder, f"encode_{kind}")(texts, **kw)

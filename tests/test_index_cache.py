@@ -139,3 +139,35 @@ def test_cache_hit_repeats_the_truncation_warning(tmp_path):
         warm = cached_encode(enc, texts, "documents", path=tmp_path)
     for a, b in zip(cold, warm):
         torch.testing.assert_close(a, b)
+
+
+def test_whole_documents_are_cached_and_shards_resume(tmp_path, encoder, monkeypatch):
+    """kind="whole" caches encode_whole (no truncation warning: nothing is cut); encode_in_shards gives what one
+    call gives, and a run interrupted after its first shard encodes only the shards it had not written."""
+    import warnings
+
+    from lateint import encode_whole
+    from lateint.cache import encode_in_shards
+
+    texts = ["alpha beta " * 200, "a short one", "gamma delta " * 150]
+    fresh = encode_whole(encoder, texts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a 400-token document, encoded whole: no truncation warning, fresh or cached
+        for _ in range(2):
+            cached = cached_encode(encoder, texts, "whole", path=tmp_path)
+            assert [len(c) for c in cached] == [len(f) for f in fresh] and len(cached[0]) > 256
+            assert all(torch.equal(c, f) for c, f in zip(cached, fresh))
+    calls = []
+    real = encoder.token_states
+    monkeypatch.setattr(encoder, "token_states", lambda *a: calls.append(1) or real(*a))
+    shards = tmp_path / "shards"
+    encode_in_shards(encoder, texts[:2], "whole", shard=2, path=shards)  # as if stopped after the first shard
+    first = len(calls)
+    out = encode_in_shards(encoder, texts, "whole", shard=2, path=shards, progress="test")
+    assert len(list(shards.glob("*.safetensors"))) == 2
+    assert all(torch.allclose(o, f, atol=1e-5) for o, f in zip(out, fresh))
+    assert 0 < len(calls) - first < first + 2  # only the last shard's windows were encoded again
+    pooled = encode_in_shards(encoder, texts, "pooled", shard=2, cache=False)
+    torch.testing.assert_close(pooled, encoder.encode_pooled(texts), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="shard must be"):
+        encode_in_shards(encoder, texts, shard=0)

@@ -18,10 +18,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "lateint"
 
 #: The upper layers: each may import the core; the core imports none of them.
 UPPER = ("lateint.train", "lateint.trained", "lateint.lessons", "lateint.display", "lateint.checks",
-         "lateint.engines", "lateint.grade")
+         "lateint.engines", "lateint.grade", "lateint.audit")
 #: What the display layer (plots, tables, widgets) must not import: it draws what others compute.
 NOT_FOR_DISPLAY = ("lateint.lessons", "lateint.checks", "lateint.train", "lateint.trained", "lateint.engines",
-                   "lateint.grade")
+                   "lateint.grade", "lateint.audit")
 
 
 def module_name(path: Path) -> str:

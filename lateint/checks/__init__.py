@@ -27,7 +27,7 @@ A check
 A function left as the exercise's ``...`` placeholder returns ``None``; the check then
 says so, which is the error the unanswered exercise notebooks show (nbval expects it).
 
-Layout: ``lesson00.py`` ... ``lesson08.py`` (and ``lesson01b.py``) hold each exercise's checks and hidden
+Layout: ``lesson00.py`` ... ``lesson09.py`` (and ``lesson01b.py``) hold each exercise's checks and hidden
 inputs, ``harness.py`` what they share (:class:`Case`, running, judging, the plain-words verdicts).
 The lessons' own tolerance checks, :func:`lateint.tolerance.expect`, are core (the core may use
 them; re-exported here). :func:`suite_of` hands a check's cases to a grader (``lateint.grade``)
@@ -46,6 +46,7 @@ from .lesson05 import check_storage_bytes, check_token_pooling
 from .lesson06 import check_largest_losses, check_normalized_scores
 from .lesson07 import check_contrastive_loss, check_one_change
 from .lesson08 import check_point_bytes
+from .lesson09 import check_audit_decision
 
 __all__ = [
     "CheckFailed",
@@ -53,6 +54,7 @@ __all__ = [
     "expect",
     "Suite",
     "suite_of",
+    "check_audit_decision",
     "check_best_chunk_scores",
     "check_best_matches",
     "check_contrastive_loss",

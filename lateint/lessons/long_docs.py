@@ -21,12 +21,12 @@ from dataclasses import dataclass
 import torch
 
 from ..bm25 import BM25
+from ..cache import encode_in_shards
 from ..chunking import ChunkIndex, sentence_chunks, token_chunks
 from ..data import BeirDataset
 from ..metrics import evaluate, run_from_scores
 from ..index import maxsim_scores
 from ..similarity import cosine_scores
-from ..windows import encode_whole
 from .perquery import paired
 
 __all__ = [
@@ -137,6 +137,8 @@ def measure_strategies(
     sentences: bool = True,
     whole_from: Mapping[str, object] | None = None,
     verbose: bool = False,
+    cache: bool | str | None = None,
+    shard: int = 256,
 ) -> dict[str, Measured]:
     """Encode and score ``ds`` every way: pooled and MaxSim on the first window (truncation, which warns),
     cram, token chunks of each size (overlap an eighth), sentence chunks, MaxSim on whole documents, BM25.
@@ -149,16 +151,28 @@ def measure_strategies(
     whole documents are composed from their sources' whole-document vectors instead of encoded (the tokens
     near a join see only their own source as context; every other vector is what windows over the joined
     text give up to the windows' own cut points).
+
+    ``cache``: ``True`` (the default folder) or a folder: documents, whole documents and chunks are encoded
+    ``shard`` texts at a time through the embedding cache (:func:`lateint.cache.encode_in_shards`), with
+    progress bars, so an interrupted run resumes; the seconds reported are then those of this run (a cache
+    hit takes almost none). ``None``: encoded fresh, timed.
     """
     say = print if verbose else (lambda *a, **k: None)
     docs, queries = ds.doc_texts, ds.query_texts
+
+    def encode(kind, texts, what, **kw):
+        if cache is None:
+            return encode_in_shards(encoder, texts, kind, shard=max(len(texts), 1), cache=False, **kw)
+        return encode_in_shards(encoder, texts, kind, shard=shard, path=None if cache is True else cache,
+                                progress=f"encoding {what}", **{"show_progress": False, **kw})
+
     q_tokens = encoder.encode_queries(queries)
     q_pooled = encoder.encode_pooled(queries, is_query=True)
     out: dict[str, Measured] = {}
     normal = torch.nn.functional.normalize
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        raw, sec = _timed(lambda: encoder.encode_documents(docs, normalize=False))
+        raw, sec = _timed(lambda: encode("documents", docs, "first windows", normalize=False))
     for w in caught:  # truncation is never silent: printed, or warned again to the caller
         say(f"  warning: {w.message}") if verbose else warnings.warn(w.message, w.category, stacklevel=2)
     out[POOLED_CUT] = Measured(cosine_scores(q_pooled, torch.stack([r.mean(0) for r in raw])), 1.0, sec)
@@ -166,7 +180,7 @@ def measure_strategies(
                                sum(map(len, raw)) / len(raw), sec)
     say(f"  first window: {sec:.0f} s")
     if whole_from is None:
-        whole, sec = _timed(lambda: encode_whole(encoder, docs, normalize=False))
+        whole, sec = _timed(lambda: encode("whole", docs, "whole documents", normalize=False))
     else:
         whole = [torch.cat([whole_from["raw"][m] for m in whole_from["members"][d]]) for d in ds.doc_ids]
         sec = float("nan")
@@ -178,7 +192,11 @@ def measure_strategies(
     if sentences:
         chunkers[SENTENCES] = lambda e, t: sentence_chunks(e, t, SENTENCE_TOKENS)
     for label, chunker in chunkers.items():
-        index, sec = _timed(lambda: ChunkIndex.from_texts(encoder, ds.doc_ids, docs, chunker, show_progress=False))
+        def build(chunker=chunker, label=label):
+            chunks = chunker(encoder, docs)
+            return ChunkIndex(ds.doc_ids, chunks, encode("pooled", [c.text for c in chunks], label))
+
+        index, sec = _timed(build)
         out[label] = Measured(index.scores(q_pooled), index.chunks_per_doc, sec, index=index)
         say(f"  {label}: {index.chunks_per_doc:.1f} chunks/doc, {sec:.0f} s")
     bm25 = BM25(ds.doc_ids, docs)
