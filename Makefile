@@ -27,11 +27,11 @@ PIP      = $(PY) -m pip install -q $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# what a learner needs: the course, JupyterLab and Qdrant (lesson 08)
+# what a learner needs: the course, JupyterLab, Qdrant (lesson 08) and the audit's HTML/PDF readers (lesson 09)
 $(VENV)/.course: pyproject.toml $(CONSTRAINTS) | $(PY)
 	$(PY) -m pip install -q --upgrade pip
 	$(PIP) $(TORCH) $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
-	$(PIP) -e ".[course,qdrant]"
+	$(PIP) -e ".[course,qdrant,audit]"
 	mkdir -p $(LAB_SETTINGS) && cp jupyterlab/overrides.json $(LAB_SETTINGS)/overrides.json
 	touch $@
 
