@@ -194,7 +194,8 @@ def measure_strategies(
     for label, chunker in chunkers.items():
         def build(chunker=chunker, label=label):
             chunks = chunker(encoder, docs)
-            return ChunkIndex(ds.doc_ids, chunks, encode("pooled", [c.text for c in chunks], label))
+            # no bar per chunk batch (thousands of small chunks): the shards' bar, when cached, says enough
+            return ChunkIndex(ds.doc_ids, chunks, encode("pooled", [c.text for c in chunks], label, show_progress=False))
 
         index, sec = _timed(build)
         out[label] = Measured(index.scores(q_pooled), index.chunks_per_doc, sec, index=index)
