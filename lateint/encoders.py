@@ -158,6 +158,7 @@ class Encoder:
         """The input of transformer layer ``layer`` (0 = the embeddings' output): ``(b, L)`` ids and
         0/1 mask -> ``(b, L, hidden)``, on the encoder's device. Runs only the layers below ``layer``
         (training caches this for its frozen layers, then runs the rest with :meth:`run_from`)."""
+        layer = self._check_layer(layer)
         hidden = self.model.embeddings(input_ids=input_ids.to(self.device))
         return self._layers(hidden, attention_mask, 0, layer)
 
@@ -167,13 +168,17 @@ class Encoder:
 
         ``run_from(hidden_at(ids, mask, k), mask, k)`` is :meth:`token_states` ``(ids, mask)``, up to float rounding.
         """
+        layer = self._check_layer(layer)
         return self.projection(self._layers(hidden, attention_mask, layer, len(self.model.encoder.layer)))
+
+    def _check_layer(self, layer: object) -> int:
+        n = len(self.model.encoder.layer)
+        if not isinstance(layer, int) or isinstance(layer, bool) or not 0 <= layer <= n:
+            raise ValueError(f"layer must be 0..{n} for this {n}-layer model, got {layer!r}.")
+        return layer
 
     def _layers(self, hidden: torch.Tensor, attention_mask: torch.Tensor, start: int, stop: int) -> torch.Tensor:
         """Transformer layers ``start`` to ``stop - 1`` on ``hidden`` ``(b, L, hidden)``."""
-        n = len(self.model.encoder.layer)
-        if not (isinstance(start, int) and isinstance(stop, int) and 0 <= start <= stop <= n):
-            raise ValueError(f"layer must be 0..{n} for this {n}-layer model, got {start if start > stop else stop}.")
         if start < stop:
             mask = _layer_mask(self.model, attention_mask.to(hidden.device, dtype=torch.long), hidden)
             for block in self.model.encoder.layer[start:stop]:

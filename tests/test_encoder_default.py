@@ -153,5 +153,8 @@ def test_running_from_any_layer_gives_the_same_vectors(encoder):
             hidden = encoder.hidden_at(t["input_ids"], t["attention_mask"], k)
             assert hidden.shape == (*t["input_ids"].shape, encoder.model.config.hidden_size)
             torch.testing.assert_close(encoder.run_from(hidden, t["attention_mask"], k)[real], ref, atol=1e-5, rtol=1e-5)
-        with pytest.raises(ValueError, match="layer must be 0..6"):
-            encoder.hidden_at(t["input_ids"], t["attention_mask"], 7)
+        for bad in (7, -1, True):
+            with pytest.raises(ValueError, match=rf"layer must be 0..6 for this 6-layer model, got {bad!r}\."):
+                encoder.hidden_at(t["input_ids"], t["attention_mask"], bad)
+            with pytest.raises(ValueError, match=rf"layer must be 0..6 for this 6-layer model, got {bad!r}\."):
+                encoder.run_from(hidden, t["attention_mask"], bad)
