@@ -73,7 +73,8 @@ def part_table(enc, datasets, whole: bool) -> None:
         ds = full if whole else lateint.subsample(full, *SLICES[name], seed=0)
         print(f"{ds.name}: {len(ds.query_ids)} queries, {len(ds.doc_ids)} documents", flush=True)
         start = time.perf_counter()
-        measured = measure_strategies(enc, ds, verbose=True)
+        # whole sets go through the embedding cache: an interrupted run resumes where it stopped
+        measured = measure_strategies(enc, ds, verbose=True, cache=True if whole else None)
         for label, row in strategy_table(ds, measured).items():
             write({"part": "table", "dataset": ds.name, "strategy": label, **row, "machine": machine()})
         print(f"{ds.name}: {time.perf_counter() - start:.0f} s", flush=True)
