@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+import numpy as np
 import torch
 
 from .encoders import check_texts
@@ -238,5 +239,26 @@ class ChunkIndex(Index):
         return [[(d, s, self.chunks[int(winner[i, position[d]])]) for d, s in hits]
                 for i, hits in enumerate(top_k(scores, self.doc_ids, check_k(k)))]
 
-    def save(self, path):  # noqa: D102 - chunk texts are not stored in a tensor file
-        raise NotImplementedError("A ChunkIndex is not saved to a file; rebuild it with ChunkIndex.from_texts.")
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        """What :meth:`save` writes: the vectors, each chunk's six positions and its text as UTF-8 bytes.
+
+        ``spans`` ``(n_chunks, 6)``: doc, index, start, end, char_start, char_end; ``text_bytes`` ``(total,)``
+        uint8 and ``text_lengths`` ``(n_chunks,)``: chunk ``i``'s text is its slice of the bytes.
+        """
+        encoded = [c.text.encode("utf-8") for c in self.chunks]
+        spans = [[c.doc, c.index, c.start, c.end, c.char_start, c.char_end] for c in self.chunks]
+        return {
+            "vectors": self.vectors.contiguous(),
+            "spans": torch.tensor(spans, dtype=torch.long).reshape(len(self.chunks), 6),
+            "text_bytes": torch.from_numpy(np.frombuffer(b"".join(encoded), dtype=np.uint8).copy()),
+            "text_lengths": torch.tensor([len(b) for b in encoded], dtype=torch.long),
+        }
+
+    @classmethod
+    def from_tensors(cls, doc_ids: Sequence[str], tensors: dict[str, torch.Tensor]) -> "ChunkIndex":
+        """The index :meth:`save` wrote, from its ``tensors`` (:func:`lateint.load_index` reads the file)."""
+        data, chunks, at = tensors["text_bytes"].numpy().tobytes(), [], 0
+        for row, n in zip(tensors["spans"].tolist(), tensors["text_lengths"].tolist()):
+            chunks.append(Chunk(row[0], row[1], data[at : at + n].decode("utf-8"), *row[2:]))
+            at += n
+        return cls(doc_ids, chunks, tensors["vectors"])

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import torch
 from safetensors import safe_open
@@ -27,6 +27,9 @@ from safetensors.torch import save_file
 
 from .cache import encode
 from .metrics import Hit, Run, check_k, run_from_hits, top_k
+
+if TYPE_CHECKING:
+    from .chunking import ChunkIndex
 from .files import write_atomically
 from .similarity import check_batches, check_tokens, cosine_scores, pad
 
@@ -367,8 +370,9 @@ class PooledIndex(Index):
         return {"vectors": self.vectors.contiguous()}
 
 
-def load_index(path: str | os.PathLike) -> MaxSimIndex | PooledIndex:
-    """Read an index written by ``save()``."""
+def load_index(path: str | os.PathLike) -> "MaxSimIndex | PooledIndex | ChunkIndex":
+    """Read an index written by ``save()``: a :class:`MaxSimIndex`, :class:`PooledIndex` or
+    :class:`lateint.chunking.ChunkIndex` (chunk texts and positions included)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No index file at {path}; build one and call .save({str(path)!r}) first.")
@@ -376,9 +380,13 @@ def load_index(path: str | os.PathLike) -> MaxSimIndex | PooledIndex:
         meta = f.metadata() or {}
         tensors = {k: f.get_tensor(k) for k in f.keys()}
     kind = meta.get("kind")
-    if kind not in ("maxsim", "pooled") or "doc_ids" not in meta:
+    if kind not in ("maxsim", "pooled", "chunks") or "doc_ids" not in meta:
         raise ValueError(f"{path} is not a lateint index file (no 'kind'/'doc_ids' metadata).")
     ids = json.loads(meta["doc_ids"])
+    if kind == "chunks":
+        from .chunking import ChunkIndex  # chunking builds on this module
+
+        return ChunkIndex.from_tensors(ids, tensors)
     if kind == "pooled":
         return PooledIndex(ids, tensors["vectors"])
     vectors = tensors["vectors"]

@@ -97,3 +97,26 @@ def test_chunk_index_returns_documents_once_with_the_winning_chunk(enc):
     assert index.search(q, k=3)[0] == [(d, s) for d, s, _ in hits]
     run = index.run(q, ["q1"], k=2)
     assert list(run["q1"]) == [d for d, _, _ in hits[:2]]
+
+
+def test_a_saved_chunk_index_loads_back_with_its_chunks_and_scores(enc, tmp_path):
+    from lateint import load_index
+
+    ids = ["aspirin", "eiffel", "cells"]
+    docs = [*DOCS[:2], DOCS[2] + " Ünïcödé — 東京 ✓"]  # chunk texts round-trip as UTF-8, not as ASCII
+    index = ChunkIndex.from_texts(enc, ids, docs, lambda e, t: token_chunks(e, t, 8, 2))
+    back = load_index(index.save(tmp_path / "chunks.safetensors"))
+    assert isinstance(back, ChunkIndex) and back.doc_ids == ids and back.chunks == index.chunks
+    assert "東京" in back.chunks[-1].text or "東京" in back.chunks[-2].text
+    q = enc.encode_pooled(["what lowers the risk of stroke?", "where is the tower?"], is_query=True)
+    assert torch.allclose(back.scores(q), index.scores(q), atol=1e-6)
+    assert back.search_chunks(q, k=3) == index.search_chunks(q, k=3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chunks.safetensors"]  # written atomically, nothing else
+
+
+def test_an_empty_chunk_index_round_trips(tmp_path):
+    from lateint import load_index
+
+    empty = ChunkIndex(["a"], [], torch.zeros(0, 4))
+    back = load_index(empty.save(tmp_path / "empty.safetensors"))
+    assert back.chunks == [] and back.vectors.shape == (0, 4) and back.doc_ids == ["a"]
