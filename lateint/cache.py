@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -104,6 +105,9 @@ def encode(
     return _encode_fresh(encoder, texts, kind, pooling, **kw)
 
 
+_TRUNCATED = "-token limit"  # in the encoder's truncation warning (Encoder.warn_if_truncated)
+
+
 def encode_in_shards(
     encoder, texts: Sequence[str], kind: str = "documents", *, shard: int = 256, cache: bool = True,
     pooling: str | None = None, path: str | os.PathLike | None = None, progress: str | None = None, **kw,
@@ -111,6 +115,7 @@ def encode_in_shards(
     """:func:`encode` of ``texts`` in shards of ``shard`` texts, each its own cache entry: what equals
     ``encode(encoder, texts, kind)`` but resumes where an interrupted run stopped (the shards already
     written are read back, the rest encoded) and shows a ``tqdm`` bar named ``progress`` over the shards.
+    Texts cut by the encoder's window are warned about once, for all shards together.
     """
     if not isinstance(shard, int) or shard < 1:
         raise ValueError(f"shard must be a positive number of texts, got {shard!r}.")
@@ -122,7 +127,15 @@ def encode_in_shards(
         starts = tqdm(starts, desc=progress, unit=f"x{shard}")
     if cache:
         kw["path"] = path
-    parts = [encode(encoder, texts[s : s + shard], kind, cache=cache, pooling=pooling, **kw) for s in starts]
+    with warnings.catch_warnings(record=True) as caught:  # each shard warns about its own cut texts...
+        warnings.simplefilter("always")
+        parts = [encode(encoder, texts[s : s + shard], kind, cache=cache, pooling=pooling, **kw) for s in starts]
+    cut = [w for w in caught if _TRUNCATED in str(w.message)]
+    for w in caught:
+        if w not in cut:
+            warnings.warn(w.message, w.category, stacklevel=2)
+    if cut and hasattr(encoder, "warn_if_truncated"):  # ...said once, for the whole call
+        encoder.warn_if_truncated(texts, kind == "queries" or bool(kw.get("is_query")))
     if kind == "pooled":
         return torch.cat(parts) if parts else torch.empty(0, encoder.dim)
     return [t for part in parts for t in part]

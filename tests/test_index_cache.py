@@ -1,4 +1,6 @@
 """Index search, save/load, and the embedding cache."""
+import warnings
+
 import pytest
 import torch
 from helpers import ragged
@@ -171,3 +173,17 @@ def test_whole_documents_are_cached_and_shards_resume(tmp_path, encoder, monkeyp
     torch.testing.assert_close(pooled, encoder.encode_pooled(texts), atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match="shard must be"):
         encode_in_shards(encoder, texts, shard=0)
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_shards_warn_about_cut_texts_once_for_the_whole_call(encoder, tmp_path, cache):
+    from lateint.cache import encode_in_shards
+
+    texts = ["alpha beta " * 200, "a short one", "gamma delta " * 150, "another short one"]
+    for _ in range(2):  # the second time, with cache=True, every shard is read back from the cache
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            encode_in_shards(encoder, texts, "documents", shard=1, cache=cache, path=tmp_path)
+        cut = [str(w.message) for w in caught if "token limit" in str(w.message)]
+        assert len(cut) == 1 and cut[0].startswith("2 of 4 documents are longer than the 256-token limit"), cut
+        assert caught[0].filename == __file__  # pointed at the caller's line, not the library's
