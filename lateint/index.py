@@ -103,6 +103,17 @@ def maxsim_scores(
     d_mask = d_mask if given_d else None
     nq, Lq, dim = Q.shape
     nd, Ld, _ = D.shape
+    # Many queries at once: a block of the similarities of every query token would hold too few document
+    # rows (with 300 queries of 32 tokens, 109 rows: every abstract taken slice by slice). Queries are then
+    # scored in batches small enough that a block holds a document of up to _BLOCK_ROWS tokens.
+    rows = min(Ld, _BLOCK_ROWS)
+    per_batch = max(1, chunk_bytes // (rows * Lq * Q.element_size()))
+    if per_batch < nq:
+        return torch.cat([
+            maxsim_scores(Q[i : i + per_batch], D, None if q_mask is None else q_mask[i : i + per_batch], d_mask,
+                          chunk_bytes)
+            for i in range(0, nq, per_batch)
+        ])
     out = torch.empty((nq, nd), dtype=torch.float32, device=Q.device)
     if nd == 0 or nq == 0:
         return out
@@ -145,6 +156,9 @@ def maxsim_scores(
         out[:, idx] = best.sum(dim=2).T
         start += c
     return out
+
+
+_BLOCK_ROWS = 1024  # document tokens a similarity block holds at least, when queries are split to fit
 
 
 def _best_by_slices(d: torch.Tensor, mask: torch.Tensor | None, queries_T: torch.Tensor, buffer: torch.Tensor) -> torch.Tensor:

@@ -58,3 +58,18 @@ def test_long_document_in_a_padded_batch_is_sliced_and_still_exact():
 def test_empty_document_in_a_list_is_refused():
     with pytest.raises(ValueError, match=r"D\[1\] has no token vectors"):
         maxsim_scores([unit(3, 4)], [unit(2, 4), torch.zeros(0, 4)])
+
+
+def test_many_queries_are_scored_in_batches_and_still_exact(monkeypatch):
+    """Too many query tokens for one block: queries go in batches (masks and all), same scores as the reference."""
+    dim, g = 8, torch.Generator().manual_seed(3)
+    queries = [unit(int(n), dim, seed=100 + i) for i, n in enumerate(torch.randint(3, 13, (40,), generator=g))]
+    docs = [unit(int(n), dim, seed=i) for i, n in enumerate(torch.randint(1, 301, (25,), generator=g))]
+    calls = []
+    real = index.maxsim_scores
+    monkeypatch.setattr(index, "maxsim_scores", lambda Q, *a, **k: calls.append(len(Q)) or real(Q, *a, **k))
+    got = index.maxsim_scores(queries, docs, chunk_bytes=12 * 4 * 300 * 5)  # a block: 5 queries by 300 tokens
+    want = torch.tensor([[maxsim(q, d) for d in docs] for q in queries])
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    groups, batches = calls.count(len(queries)) - 1, [n for n in calls if n < len(queries)]  # calls[0]: the list
+    assert groups >= 1 and sum(batches) == groups * len(queries) and max(batches) <= 5  # each group, 5 at a time
