@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from lateint.display.colours import PICKED_RGB
 from lateint.audit import folder as audit_folder
 from lateint.audit import read_folder, wilson
 from lateint.audit.folder import read_file, sample_by_size
@@ -201,7 +202,7 @@ def test_the_command_writes_one_self_contained_report(mixed_report, capsys):
     assert "100,000 documents" in page and "MAX_SIM" in page
     assert page.count("data:image/png;base64,") == 2
     assert not re.findall(r'(?:src|href)="(?!data:|https://arxiv.org/abs/1906.00300)', page), "only inline images"
-    assert "background: rgba(255, 140, 0" in page, "matched tokens are highlighted"
+    assert f"background: rgba({PICKED_RGB}" in page, "matched tokens are highlighted"
     assert list((root / "cache").glob("*.safetensors")), "encodings went to the cache"
 
 

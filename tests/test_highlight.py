@@ -80,3 +80,28 @@ def test_highlight_rejects_bad_input(enc):
         highlight(enc, "q", ["a", "b"], titles=["x"])
     with pytest.raises(TypeError, match="one string"):
         explain_texts(enc, ["q"], "d")
+
+
+def test_the_picked_token_has_one_colour_across_views():
+    """Heat map outline, highlight shading and the stepper's picked token: one hue, text at 4.5:1 contrast."""
+    import colorsys
+
+    from lateint.display import colours, style, widgets
+    from lateint.display.highlight import render_tokens
+
+    def rgb(hex_):
+        return tuple(int(hex_[i : i + 2], 16) / 255 for i in (1, 3, 5))
+
+    def luminance(c):
+        lin = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in c]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    assert style.HIGHLIGHT == colours.PICKED
+    assert tuple(int(v) / 255 for v in colours.PICKED_RGB.split(",")) == rgb(colours.PICKED)
+    assert f"rgba({colours.PICKED_RGB}, " in render_tokens(["a", "b"], [0.9, None])
+    assert widgets.THEME_COLOURS["accent"] == colours.PICKED_TEXT
+    hue = colorsys.rgb_to_hsv(*rgb(colours.PICKED))[0] * 360
+    for theme, text in colours.PICKED_TEXT.items():
+        assert abs(colorsys.rgb_to_hsv(*rgb(text))[0] * 360 - hue) < 5, (theme, text)  # the same hue
+        lighter, darker = sorted([luminance(rgb(text)), luminance(rgb(widgets.THEME_BACKGROUNDS[theme]))])[::-1]
+        assert (lighter + 0.05) / (darker + 0.05) >= 4.5, (theme, text)

@@ -19,11 +19,12 @@ import html
 from collections.abc import Callable, Sequence
 
 from ..similarity import Match, explain
+from .colours import PICKED_RGB
 
 __all__ = ["Html", "explain_texts", "token_strengths", "token_spans", "render_tokens", "highlight", "alignment_table"]
 
-# Background colour of a matched token: orange, with opacity = binned strength.
-_RGB = "255, 140, 0"
+# Background colour of a matched token: the picked token's colour, with opacity = binned strength.
+_RGB = PICKED_RGB
 
 
 class Html(str):

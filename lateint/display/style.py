@@ -5,6 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
+from .colours import PICKED
+
 __all__ = ["PROJECTOR_STYLE", "METHOD_COLORS", "OTHER_COLORS", "HIGHLIGHT", "style", "method_color", "method_label",
            "metric_label", "new_axes", "LINE_STYLES", "OTHER_LINE_STYLES"]
 
@@ -33,7 +35,7 @@ PROJECTOR_STYLE: dict[str, object] = {
 METHOD_COLORS: dict[str, str] = {"pooled": "#E69F00", "maxsim": "#0072B2", "bm25": "#999999"}
 OTHER_COLORS = ["#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000"]
 _LABELS = {"pooled": "pooled (1 vector)", "maxsim": "MaxSim (token vectors)", "bm25": "BM25"}
-HIGHLIGHT = "#D55E00"  # outlines the cell MaxSim picked
+HIGHLIGHT = PICKED  # outlines the cell MaxSim picked (the picked token's one colour, lateint.display.colours)
 
 
 def style(**overrides: object) -> None:

@@ -32,6 +32,7 @@ import torch
 
 from ..side_by_side import EncodedQuery, SideBySide
 from ..similarity import Match, explain
+from .colours import PICKED_TEXT
 from .highlight import split_piece, token_spans  # a <span> per token, word pieces joined as in lateint.display.highlight
 from .plots import method_label
 
@@ -55,7 +56,7 @@ _BLUE = "0, 114, 178"  # MaxSim's colour in lateint.display.plots, as an rgb tri
 # Text colours keep at least 4.5:1 contrast with the theme's background (WCAG AA), see THEME_COLOURS.
 THEME_COLOURS: dict[str, dict[str, str]] = {
     # name: {theme: colour}; "shade" is an rgb triple for rgba() backgrounds
-    "accent": {"light": "#A04000", "dark": "#FF8C42"},  # the picked token's text and outline (orange)
+    "accent": PICKED_TEXT,  # the picked token's text and outline (lateint.display.colours)
     "muted": {"light": "#595959", "dark": "#A8A8A8"},  # rows not yet counted
     "shade": {"light": _BLUE, "dark": "86, 180, 233"},  # doc-token shading and counted bars (blue / sky blue)
 }
