@@ -19,8 +19,8 @@ lesson                                   modules
                                          trained model is core: :mod:`lateint.trained`
 04 out of domain                         :mod:`~lateint.lessons.domain` (distance from the model's
                                          domain), :mod:`~lateint.lessons.perquery` (per-query wins and
-                                         losses, paired intervals), :mod:`~lateint.lessons.hybrid`,
-                                         :mod:`~lateint.lessons.spectrum` (pooled, late and full
+                                         losses, paired intervals), :mod:`~lateint.lessons.hybrid`
+04b does it generalise                   :mod:`~lateint.lessons.spectrum` (pooled, late and full
                                          interaction: costs, exact-match share of MaxSim)
 05 cost and speed                        :mod:`~lateint.lessons.compress` (token merging and settings),
                                          :mod:`~lateint.lessons.codecs` (PCA, int8, residual codes),
