@@ -27,8 +27,10 @@ lesson                                   modules
                                          :mod:`~lateint.lessons.cost` (bytes and time against quality)
 06 where retrieval still breaks          :mod:`~lateint.lessons.failures` (probes; their texts in
                                          :mod:`~lateint.lessons.probe_texts`), :mod:`~lateint.lessons.gap`
-                                         (the gap to perfect retrieval), :mod:`~lateint.lessons.agent`
-                                         (a small offline agent loop), :mod:`~lateint.lessons.agent_eval`
+                                         (the gap to perfect retrieval)
+06b multi-hop and agents                 :mod:`~lateint.lessons.failures` (the multi-hop probe),
+                                         :mod:`~lateint.lessons.agent` (a small offline agent loop),
+                                         :mod:`~lateint.lessons.agent_eval`
                                          (against budget-matched single searches, on the held-out
                                          questions of :mod:`~lateint.lessons.agent_questions`)
 07 train your own                        core: :mod:`lateint.train` (both heads, one function);
