@@ -148,7 +148,7 @@ def negation() -> Figure:
 
 
 def multihop() -> Figure:
-    """Lesson 06, section 4: both documents of a two-hop question found, one search vs an agent loop."""
+    """Lesson 06b, section 1: both documents of a two-hop question found, one search vs an agent loop."""
     from lateint.lessons.agent import agent_run, searcher
     from lateint.comparison import retrieve_all
     from lateint.lessons.failures import multihop_dataset, recall_gap

@@ -546,3 +546,84 @@ def test_gap_verdict(capsys):
     rejects(checks.check_gap_verdict, lambda m, lo, hi: "MaxSim ahead" if lo >= 0 else "pooled ahead" if hi <= 0 else "cannot tell",
             "mean's sign|expected 'cannot tell'")
     rejects(checks.check_gap_verdict, lambda m, lo, hi: "yes", "answer with one of")
+
+
+def _gap(a, b, queries, n, seed, paired=True, missing_zero=True, sign=1):
+    import numpy as np
+
+    ids = queries if missing_zero else [q for q in queries if q in a and q in b]
+    A = np.array([a.get(q, 0.0) for q in ids])
+    B = np.array([b.get(q, 0.0) for q in ids])
+    rng = np.random.default_rng(seed)
+    draw = rng.integers(0, len(ids), size=(n, len(ids)))
+    means = (B - A)[draw].mean(axis=1) if paired else B[draw].mean(axis=1) - A[rng.integers(0, len(ids), size=(n, len(ids)))].mean(axis=1)
+    lo, hi = np.percentile(sign * means, [2.5, 97.5])
+    return sign * float((B - A).mean()), lo, hi
+
+
+def test_paired_gap(capsys):
+    passes(checks.check_paired_gap, _gap, capsys)
+    passes(checks.check_paired_gap, lambda a, b, q, n, s: _gap(a, b, q, n, s + 5), capsys)  # other resamples
+    rejects(checks.check_paired_gap, lambda a, b, q, n, s: _gap(a, b, q, n, s, paired=False), "resampled separately")
+    rejects(checks.check_paired_gap, lambda a, b, q, n, s: _gap(a, b, q, n, s, missing_zero=False), "were dropped")
+    rejects(checks.check_paired_gap, lambda a, b, q, n, s: _gap(a, b, q, n, s, sign=-1), "sign is reversed")
+    rejects(checks.check_paired_gap, lambda a, b, q, n, s: 0.1, "three numbers")
+
+
+def test_overlap_halves(capsys):
+    import statistics
+
+    from lateint.lessons.perquery import halves
+
+    def at_median_up(d, o):
+        m = statistics.median(o.values())
+        up, low = [d[q] for q in d if o[q] >= m], [d[q] for q in d if o[q] < m]
+        return sum(up) / len(up), sum(low) / len(low)
+
+    passes(checks.check_overlap_halves, halves, capsys)
+    rejects(checks.check_overlap_halves, lambda d, o: halves(d, o)[::-1], "swapped")
+    rejects(checks.check_overlap_halves, lambda d, o: halves(d, d), "split by their delta")
+    rejects(checks.check_overlap_halves, at_median_up, "AT the median")
+    rejects(checks.check_overlap_halves, lambda d, o: tuple(sum(d[q] for q in d if (o[q] > statistics.median(o.values())) == up)
+                                                           for up in (True, False)), "sums, not means")
+
+
+def _share(best, reordered, n, seed, paired=True, part="ranking"):
+    import numpy as np
+
+    b, r = np.asarray(best), np.asarray(reordered)
+    num, den = (r - b if part == "ranking" else 1 - r), 1 - b
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, len(b), size=(n, len(b)))
+    j = i if paired else rng.integers(0, len(b), size=(n, len(b)))
+    lo, hi = np.percentile(num[i].sum(axis=1) / den[j].sum(axis=1), [2.5, 97.5])
+    return float(num.sum() / den.sum()), lo, hi
+
+
+def test_ranking_share(capsys):
+    import numpy as np
+
+    def per_query_mean(best, reordered, n, seed):
+        b, r = np.asarray(best), np.asarray(reordered)
+        x = (r - b)[b < 1] / (1 - b)[b < 1]
+        return (x.mean(), *np.percentile(x[np.random.default_rng(seed).integers(0, len(x), (n, len(x)))].mean(1), [2.5, 97.5]))
+
+    passes(checks.check_ranking_share, _share, capsys)
+    passes(checks.check_ranking_share, lambda b, r, n, s: _share(b, r, n, s + 2), capsys)
+    rejects(checks.check_ranking_share, lambda b, r, n, s: _share(b, r, n, s, paired=False), "resampled separately")
+    rejects(checks.check_ranking_share, lambda b, r, n, s: _share(b, r, n, s, part="never"), "NEVER retrieved")
+    rejects(checks.check_ranking_share, per_query_mean, "mean of the per-query shares")
+
+
+def test_gap_remedy(capsys):
+    def remedy(share, lo, hi):
+        return "re-rank the candidates" if lo > 0.5 else "retrieve more candidates" if hi < 0.5 else "cannot tell"
+
+    passes(checks.check_gap_remedy, remedy, capsys)
+    rejects(checks.check_gap_remedy, lambda s, lo, hi: "re-rank the candidates" if s > 0.5 else "retrieve more candidates",
+            "followed the share alone")
+    rejects(checks.check_gap_remedy, lambda s, lo, hi: {"re-rank the candidates": "retrieve more candidates",
+                                                        "retrieve more candidates": "re-rank the candidates"}.get(
+        remedy(s, lo, hi), "cannot tell"), "swapped")
+    rejects(checks.check_gap_remedy, lambda s, lo, hi: "re-rank the candidates" if lo > 0 else "cannot tell", "not 0|swapped")
+    rejects(checks.check_gap_remedy, lambda s, lo, hi: "yes", "answer with one of")

@@ -2,7 +2,7 @@
 import pytest
 
 from lateint.data import BeirDataset
-from lateint.lessons.domain import fragmentation, query_overlap
+from lateint.lessons.domain import fragmentation, query_overlap, query_overlaps
 
 
 @pytest.fixture(scope="module")
@@ -41,3 +41,16 @@ def test_query_overlap_by_hand():
     assert query_overlap(ds) == pytest.approx(1 / 2)
     with pytest.raises(ValueError, match="no relevant"):
         query_overlap(BeirDataset("e", ds.corpus, {"q2": "the of"}, {"q2": {"d2": 1}}))
+
+
+def test_query_overlaps_per_query_by_hand():
+    ds = BeirDataset(
+        "toy",
+        corpus={"d1": {"title": "", "text": "Vitamin and bone health"}, "d2": {"title": "", "text": "Bones need vitamin D"},
+                "d3": {"title": "", "text": "Cats sleep a lot"}},
+        queries={"q1": "Vitamin for the bones?", "q2": "Cats dream?", "q3": "the of"},
+        qrels={"q1": {"d1": 1, "d2": 2, "d3": 0}, "q2": {"d3": 1}, "q3": {"d3": 1}},
+    )
+    # q1: d1 has vitamin (1/2), d2 has both (2/2), d3 is not relevant; q2: cats, not dream (1/2); q3: no content word
+    assert query_overlaps(ds) == pytest.approx({"q1": 3 / 4, "q2": 1 / 2})
+    assert query_overlap(ds) == pytest.approx((1 / 2 + 1 + 1 / 2) / 3)  # the pair mean, not the mean of queries

@@ -702,3 +702,21 @@ def test_the_production_exercise_is_graded(tmp_path):
     rows = grade(tmp_path / "subs", tmp_path / "grades.csv", limits=Limits(seconds=120), jobs=2, progress=False)
     verdicts = {(r.student, r.task): r.verdict for r in rows if r.task == "point_bytes"}
     assert verdicts == {("solver", "point_bytes"): "passed", ("starter", "point_bytes"): "unanswered"}, rows
+
+
+@pytest.mark.slow
+def test_the_predict_measure_explain_tasks_are_graded(tmp_path):
+    """Exercises 04 and 06's predict → measure → explain tasks (added after the planted class was built) are graded
+    for real: each worked solution gets full marks, every task of its metadata passed."""
+    names = ("04_out_of_domain", "06_where_retrieval_still_breaks")
+    (tmp_path / "subs" / "solver").mkdir(parents=True)
+    for name in names:
+        shutil.copy(NOTEBOOKS / "solutions" / f"{name}.ipynb", tmp_path / "subs" / "solver" / f"{name}.ipynb")
+    rows = grade(tmp_path / "subs", tmp_path / "grades.csv", limits=Limits(seconds=170), jobs=2, progress=False)
+    exercises = load_exercises()
+    for name in names:
+        tasks = {t.function for t in exercises[name].tasks}
+        verdicts = {r.task: r.verdict for r in rows if r.exercise == name and r.task in tasks}
+        assert verdicts == dict.fromkeys(tasks, "passed"), [r for r in rows if r.exercise == name]
+    assert {"paired_gap", "overlap_halves"} <= {t.function for t in exercises["04_out_of_domain"].tasks}
+    assert {"ranking_share", "gap_remedy"} <= {t.function for t in exercises["06_where_retrieval_still_breaks"].tasks}

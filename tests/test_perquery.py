@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from lateint.metrics import evaluate
-from lateint.lessons.perquery import paired, relative_gain
+from lateint.lessons.perquery import bootstrap_interval, halves, paired, ratio_interval, relative_gain
 
 QRELS = {f"q{i}": {"good": 1} for i in range(6)}
 
@@ -92,3 +92,34 @@ def test_promoted_finds_the_document_that_moved_up_most():
     assert promoted(b, a, "q", qrels, relevant=True) == ("r1", 3, 2)  # the other way round, r1 moved up
     with pytest.raises(ValueError, match="not in run_b"):
         promoted(a, b, "other", qrels, relevant=True)
+
+
+def test_ratio_interval_is_a_ratio_of_sums_resampled_in_pairs():
+    num, den = [0.1, 0.0, 0.3, 0.2, 0.0], [0.2, 0.0, 0.6, 0.8, 0.4]
+    share, lo, hi = ratio_interval(num, den, 2000, 0)
+    assert share == pytest.approx(0.6 / 2.0)  # not the mean of per-query ratios (a query with no gap weighs nothing)
+    assert lo <= share <= hi and (lo, hi) != (share, share)
+    assert ratio_interval(num, den, 2000, 0) == (share, lo, hi)  # seeded
+    same = ratio_interval([0.5, 0.25], [1.0, 0.5], 500, 3)  # every query the same ratio: no spread, in pairs
+    assert same == pytest.approx((0.5, 0.5, 0.5))
+    with pytest.raises(ValueError, match="same length"):
+        ratio_interval([0.1], [0.2, 0.3])
+    with pytest.raises(ValueError, match="nothing to divide"):
+        ratio_interval([0.0, 0.0], [0.0, 0.0])
+
+
+def test_halves_split_at_the_median():
+    values = {"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0, "e": 5.0}
+    by = {"a": 0.1, "b": 0.5, "c": 0.5, "d": 0.9, "e": 0.7, "x": 0.0}  # median 0.5 of the common queries
+    assert halves(values, by) == (pytest.approx(4.5), pytest.approx(2.0))  # d, e above; a, b, c at or below
+    with pytest.raises(ValueError, match="cannot be halved"):
+        halves({"a": 1.0, "b": 2.0}, {"a": 0.3, "b": 0.3})
+    with pytest.raises(ValueError, match="at least 2"):
+        halves({"a": 1.0}, {"a": 0.3})
+
+
+def test_bootstrap_interval_of_a_paired_gap_matches_paired():
+    a, b = run_with_good_at([1, 2, 3, 1, 5, 2]), run_with_good_at([1, 1, 2, 4, 1, 1])
+    p = paired(a, b, QRELS, "mrr@10", seed=4)
+    deltas = [vb - va for va, vb in p.per_query.values()]
+    assert bootstrap_interval(deltas, 2000, 4) == p.ci

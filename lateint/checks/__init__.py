@@ -41,9 +41,16 @@ from .lesson01 import check_embed_pooled, check_gap_verdict, check_mean_pool, ch
 from .lesson01b import check_best_chunk_scores, check_top_documents
 from .lesson02 import check_best_matches, check_maxsim, check_maxsim_batched
 from .lesson03 import check_encode_queries_batched, check_rerank
-from .lesson04 import check_held_out_alpha, check_pieces_per_word, check_recall_at_k, check_rrf
+from .lesson04 import (
+    check_held_out_alpha,
+    check_overlap_halves,
+    check_paired_gap,
+    check_pieces_per_word,
+    check_recall_at_k,
+    check_rrf,
+)
 from .lesson05 import check_storage_bytes, check_token_pooling
-from .lesson06 import check_largest_losses, check_normalized_scores
+from .lesson06 import check_gap_remedy, check_largest_losses, check_normalized_scores, check_ranking_share
 from .lesson07 import check_contrastive_loss, check_one_change
 from .lesson08 import check_point_bytes
 from .lesson09 import check_audit_decision
@@ -60,6 +67,7 @@ __all__ = [
     "check_contrastive_loss",
     "check_cosine_scores",
     "check_embed_pooled",
+    "check_gap_remedy",
     "check_gap_verdict",
     "check_held_out_alpha",
     "check_encode_queries_batched",
@@ -72,8 +80,11 @@ __all__ = [
     "check_normalized_scores",
     "check_paired_interval",
     "check_one_change",
+    "check_overlap_halves",
+    "check_paired_gap",
     "check_pieces_per_word",
     "check_point_bytes",
+    "check_ranking_share",
     "check_recall_at_k",
     "check_rerank",
     "check_rrf",

@@ -122,6 +122,63 @@ def judge_answer(
     raise failure(check, case, describe(got, case.expected))
 
 
+def compare_interval(check: str, got: Any, case: Case) -> None:
+    """Judge ``got`` as ``(estimate, lo, hi)``, an estimate and its bootstrap interval, against ``case.expected``.
+
+    The estimate must be exact (1e-9); another random generator gives other resamples, so the ends need only
+    agree within 5% of the expected interval's width (checks use 10,000 resamples so the reference's own
+    wobble stays well inside that).
+    """
+    try:
+        triple = tuple(float(x) for x in got)
+        assert len(triple) == 3
+    except (TypeError, ValueError, AssertionError):
+        raise failure(check, case, f"expected three numbers (estimate, lo, hi), got {got!r:.80}.") from None
+    width = case.expected[2] - case.expected[1]
+
+    def same(a, b) -> bool:
+        return (math.isclose(a[0], b[0], abs_tol=1e-9)
+                and all(abs(x - y) <= 0.05 * width + 1e-9 for x, y in zip(a[1:], b[1:])))
+
+    judge_answer(check, case, triple, same,
+                 lambda a, b: f"got {a[0]:.4f}, interval {a[1]:.4f} to {a[2]:.4f}; expected {b[0]:.4f}, "
+                              f"{b[1]:.4f} to {b[2]:.4f}.")
+
+
+UNPAIRED = ("the interval is far too wide: the two series were resampled separately. Draw the queries once per "
+            "resample and take both values of those same queries, so what each query's difficulty adds to both cancels.")
+
+
+def compare_paired_interval(unpaired: str = UNPAIRED) -> Callable[[str, Any, Case], None]:
+    """:func:`compare_interval`, naming one more mistake: the right estimate with an interval over 1.5 times as
+    wide as the paired one, which resampling two per-query series separately gives (``unpaired`` says so)."""
+
+    def compare(check: str, got: Any, case: Case) -> None:
+        try:
+            estimate, lo, hi = (float(x) for x in got)
+        except (TypeError, ValueError):
+            estimate = lo = hi = math.nan  # not three numbers: compare_interval says so
+        try:
+            compare_interval(check, got, case)
+        except CheckFailed:
+            if math.isclose(estimate, case.expected[0], abs_tol=1e-9) and hi - lo > 1.5 * (case.expected[2] - case.expected[1]):
+                raise failure(check, case, unpaired) from None
+            raise
+
+    return compare
+
+
+def compare_choice(choices: Sequence[str]) -> Callable[[str, Any, Case], None]:
+    """Judge an answer that must be one of ``choices`` (a verdict in words), naming the known wrong choices."""
+
+    def compare(check: str, got: Any, case: Case) -> None:
+        if got not in choices:
+            raise failure(check, case, f"answer with one of {list(choices)}, got {got!r:.80}.")
+        judge_answer(check, case, got, lambda a, b: a == b, lambda a, b: f"got {a!r}, expected {b!r}.")
+
+    return compare
+
+
 def is_close(a: Any, b: Any, tol: float = 1e-4) -> bool:
     if isinstance(b, torch.Tensor):
         return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(a, b.float(), atol=tol, rtol=tol)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,10 +15,10 @@ from ..similarity import cosine_scores, maxsim
 from ..pooling import mean_pool
 from .harness import (
     Case,
+    compare_choice,
+    compare_interval,
     compare_tensor,
     default_encoder,
-    failure,
-    judge_answer,
     padded_batch,
     raw_hidden_states,
     run_check,
@@ -205,24 +204,7 @@ def check_paired_interval(fn: Callable[[Sequence[float], int, int], tuple[float,
             "the first number must be the mean of the differences, not their median.": (float(np.median(arr)), lo, hi),
         }
         cases.append(Case(f"{name} (10,000 resamples, seed 0)", (list(deltas), 10_000, 0), (mean, lo, hi), mistakes))
-    run_check("check_paired_interval", fn, cases, _compare_interval, "the mean and its 95% bootstrap interval")
-
-
-def _compare_interval(check: str, got: Any, case: Case) -> None:
-    try:
-        triple = tuple(float(x) for x in got)
-        assert len(triple) == 3
-    except (TypeError, ValueError, AssertionError):
-        raise failure(check, case, f"expected three numbers (mean, lo, hi), got {got!r:.80}.") from None
-    width = case.expected[2] - case.expected[1]
-
-    def same(a, b) -> bool:
-        return (math.isclose(a[0], b[0], abs_tol=1e-9)
-                and all(abs(x - y) <= 0.05 * width + 1e-9 for x, y in zip(a[1:], b[1:])))
-
-    judge_answer(check, case, triple, same,
-                 lambda a, b: f"got mean {a[0]:.4f}, interval {a[1]:.4f} to {a[2]:.4f}; expected {b[0]:.4f}, "
-                              f"{b[1]:.4f} to {b[2]:.4f}.")
+    run_check("check_paired_interval", fn, cases, compare_interval, "the mean and its 95% bootstrap interval")
 
 
 VERDICTS = ("MaxSim ahead", "pooled ahead", "cannot tell")
@@ -250,10 +232,5 @@ def check_gap_verdict(fn: Callable[[float, float, float], str]) -> None:
             mistakes["the two methods are swapped: the numbers are MaxSim − pooled, so above 0 means MaxSim is "
                      "ahead."] = other
         cases.append(Case(f"{name}: mean {mean}, interval {lo} to {hi}", (mean, lo, hi), right, mistakes))
-    run_check("check_gap_verdict", fn, cases, _compare_verdict, "what an interval of MaxSim − pooled says")
+    run_check("check_gap_verdict", fn, cases, compare_choice(VERDICTS), "what an interval of MaxSim − pooled says")
 
-
-def _compare_verdict(check: str, got: Any, case: Case) -> None:
-    if got not in VERDICTS:
-        raise failure(check, case, f"answer with one of {list(VERDICTS)}, got {got!r:.80}.")
-    judge_answer(check, case, got, lambda a, b: a == b, lambda a, b: f"got {a!r}, expected {b!r}.")

@@ -7,13 +7,17 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..metrics import recall_at_k
 from ..lessons.domain import fragmentation
 from ..lessons.hybrid import pick_best, rrf
+from ..lessons.perquery import bootstrap_interval, halves
 from .harness import (
     Case,
+    UNPAIRED,
+    compare_paired_interval,
     compare_number,
     default_encoder,
     failure,
@@ -300,3 +304,92 @@ def _compare_alpha_and_score(check: str, got: Any, case: Case) -> None:
         return f"alpha is right; the score {got[1]:.4f} is not its mean over test_ids ({expected[1]:.4f})."
 
     judge_answer(check, case, (alpha, score), same, describe)
+
+
+def check_paired_gap(
+    fn: Callable[[Mapping[str, float], Mapping[str, float], Sequence[str], int, int], tuple[float, float, float]],
+) -> None:
+    """Check ``fn(per_query_a, per_query_b, queries, n_resamples, seed) -> (mean, lo, hi)``: method b − method a,
+    query by query over every query of ``queries`` (a query missing from a dict scored 0: that method ranked
+    nothing relevant for it), the mean and its 95% *paired* bootstrap interval (the queries resampled with
+    replacement, both methods' values of the same draw).
+
+    Reference: the differences in the order of ``queries``, then
+    :func:`lateint.lessons.perquery.bootstrap_interval`.
+    """
+    rng = np.random.default_rng(4)
+    cases = []
+    for name, n, missing in (
+        ("30 queries of very different difficulty, b a little better on most", 30, 0),
+        ("20 queries, 4 of them missing from a's dict and 3 from b's (nothing relevant retrieved)", 20, 4),
+        ("24 queries, half of them ties", 24, 0),
+    ):
+        queries = [f"q{i:02d}" for i in range(n)]
+        hard = rng.uniform(0.1, 0.9, n)  # per-query difficulty: both methods share it, which pairing cancels
+        a = np.clip(hard + rng.normal(0, 0.02, n), 0, 1)
+        b = np.clip(hard + 0.03 + rng.normal(0, 0.02, n), 0, 1)
+        if "ties" in name:
+            b[::2] = a[::2]
+        per_a = {q: float(v) for q, v in zip(queries, a)}
+        per_b = {q: float(v) for q, v in zip(queries, b)}
+        for q in queries[:missing]:
+            del per_a[q]
+        for q in queries[-missing + 1:] if missing else ():
+            del per_b[q]
+        deltas = np.array([per_b.get(q, 0.0) - per_a.get(q, 0.0) for q in queries])
+        expected = (float(deltas.mean()), *bootstrap_interval(deltas, 10_000, 0))
+        mistakes = {
+            "the sign is reversed: the task asks for b − a (e.g. MaxSim − pooled), not a − b.": (
+                -expected[0], -expected[2], -expected[1]),
+        }
+        if missing:
+            both = np.array([per_b[q] - per_a[q] for q in queries if q in per_a and q in per_b])
+            mistakes["queries missing from one method's dict were dropped: a judged query that a method ranked "
+                     "nothing relevant for scores 0, and dropping it flatters that method. Loop over `queries`, "
+                     "with .get(q, 0.0)."] = (float(both.mean()), *bootstrap_interval(both, 10_000, 0))
+        cases.append(Case(f"{name} (10,000 resamples, seed 0)", (per_a, per_b, list(queries), 10_000, 0),
+                          expected, mistakes))
+    run_check("check_paired_gap", fn, cases, compare_paired_interval(UNPAIRED), "b − a over every query, a paired interval")
+
+
+def check_overlap_halves(fn: Callable[[Mapping[str, float], Mapping[str, float]], tuple[float, float]]) -> None:
+    """Check ``fn(deltas, overlap) -> (mean above, mean at or below)``: the mean of ``deltas`` over the queries
+    whose ``overlap`` is above its median, and over the others. Reference:
+    :func:`lateint.lessons.perquery.halves`."""
+    rng = np.random.default_rng(5)
+    cases = []
+    for name, n in (("10 queries", 10), ("9 queries (an odd number: the median query goes with the lower half)", 9),
+                    ("8 queries, four sharing the median overlap", 8)):
+        queries = [f"q{i:02d}" for i in range(n)]
+        overlap = {q: float(v) for q, v in zip(queries, rng.uniform(0, 1, n).round(2))}
+        if "sharing" in name:
+            overlap.update(dict.fromkeys(queries[2:6], 0.5))
+            overlap.update({queries[0]: 0.1, queries[1]: 0.2, queries[6]: 0.8, queries[7]: 0.9})
+        deltas = {q: float(v) for q, v in zip(queries, rng.normal(0.02, 0.1, n).round(3))}
+        high, low = halves(deltas, overlap)
+        median = float(np.median(list(overlap.values())))
+        upper = [deltas[q] for q in queries if overlap[q] >= median]
+        lower = [deltas[q] for q in queries if overlap[q] < median]
+        by_delta = halves(deltas, deltas)
+        mistakes = {
+            "the halves are swapped: return the mean over the higher-overlap queries first.": (low, high),
+            "the queries were split by their delta, not by their overlap: sort or split on `overlap`.": by_delta,
+            "sums, not means: divide each half's sum by its number of queries.": (
+                sum(d for q, d in deltas.items() if overlap[q] > median),
+                sum(d for q, d in deltas.items() if overlap[q] <= median)),
+        }
+        if lower and (sum(upper) / len(upper), sum(lower) / len(lower)) != (high, low):
+            mistakes["queries AT the median went to the upper half; the upper half is strictly above the median."] = (
+                sum(upper) / len(upper), sum(lower) / len(lower))
+        cases.append(Case(name, (deltas, overlap), (high, low), mistakes))
+    run_check("check_overlap_halves", fn, cases, _compare_pair_of_numbers, "split at the median overlap, means")
+
+
+def _compare_pair_of_numbers(check: str, got: Any, case: Case) -> None:
+    try:
+        pair = tuple(float(x) for x in got)
+        assert len(pair) == 2
+    except (TypeError, ValueError, AssertionError):
+        raise failure(check, case, f"expected two numbers (mean above the median, mean at or below), got {got!r:.80}.") from None
+    judge_answer(check, case, pair, lambda a, b: all(math.isclose(x, y, abs_tol=1e-9) for x, y in zip(a, b)),
+                 lambda a, b: f"got ({a[0]:+.4f}, {a[1]:+.4f}); expected ({b[0]:+.4f}, {b[1]:+.4f}).")

@@ -19,16 +19,18 @@ lesson                                   modules
                                          trained model is core: :mod:`lateint.trained`
 04 out of domain                         :mod:`~lateint.lessons.domain` (distance from the model's
                                          domain), :mod:`~lateint.lessons.perquery` (per-query wins and
-                                         losses, paired intervals), :mod:`~lateint.lessons.hybrid`,
-                                         :mod:`~lateint.lessons.spectrum` (pooled, late and full
+                                         losses, paired intervals), :mod:`~lateint.lessons.hybrid`
+04b does it generalise                   :mod:`~lateint.lessons.spectrum` (pooled, late and full
                                          interaction: costs, exact-match share of MaxSim)
 05 cost and speed                        :mod:`~lateint.lessons.compress` (token merging and settings),
                                          :mod:`~lateint.lessons.codecs` (PCA, int8, residual codes),
                                          :mod:`~lateint.lessons.cost` (bytes and time against quality)
 06 where retrieval still breaks          :mod:`~lateint.lessons.failures` (probes; their texts in
                                          :mod:`~lateint.lessons.probe_texts`), :mod:`~lateint.lessons.gap`
-                                         (the gap to perfect retrieval), :mod:`~lateint.lessons.agent`
-                                         (a small offline agent loop), :mod:`~lateint.lessons.agent_eval`
+                                         (the gap to perfect retrieval)
+06b multi-hop and agents                 :mod:`~lateint.lessons.failures` (the multi-hop probe),
+                                         :mod:`~lateint.lessons.agent` (a small offline agent loop),
+                                         :mod:`~lateint.lessons.agent_eval`
                                          (against budget-matched single searches, on the held-out
                                          questions of :mod:`~lateint.lessons.agent_questions`)
 07 train your own                        core: :mod:`lateint.train` (both heads, one function);

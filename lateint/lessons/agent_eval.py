@@ -1,4 +1,4 @@
-"""The agent loop against single searches at the same budget (lesson 06, ``benchmarks/agent.py``).
+"""The agent loop against single searches at the same budget (lesson 06b, ``benchmarks/agent.py``).
 
 An agent that makes two searches of one document each has seen two documents for two
 retrieval calls. Comparing it with one search of one document flatters it. Each row of

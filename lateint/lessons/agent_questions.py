@@ -1,4 +1,4 @@
-"""HELD-OUT multi-hop questions for evaluating the agent loop (lesson 06, ``benchmarks/agent.py``).
+"""HELD-OUT multi-hop questions for evaluating the agent loop (lesson 06b, ``benchmarks/agent.py``).
 
 **Held out: do not tune** :mod:`lateint.lessons.agent` **to these.** They were written after the
 rule-based decomposer, without changing it, to measure how it does on questions it was not written

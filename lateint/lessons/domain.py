@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from ..bm25 import STOPWORDS
 
-__all__ = ["fragmentation", "query_overlap"]
+__all__ = ["fragmentation", "query_overlap", "query_overlaps"]
 
 _WORD = re.compile(r"[A-Za-z]+")
 
@@ -50,11 +50,10 @@ def fragmentation(tokenizer, texts: Sequence[str]) -> dict[str, float]:
     }
 
 
-def query_overlap(ds) -> float:
-    """Mean, over judged relevant (query, document) pairs of ``ds``, of the share of the
-    query's content words (lower-cased, stopwords left out) that the document contains."""
+def _pair_shares(ds) -> dict[str, list[float]]:
+    """Per query of ``ds.qrels``, the share of its content words each relevant document contains."""
     docs = dict(zip(ds.doc_ids, ds.doc_texts))
-    shares = []
+    shares: dict[str, list[float]] = {}
     for qid, rels in ds.qrels.items():
         q_words = {w.lower() for w in _WORD.findall(ds.queries[qid])} - STOPWORDS
         if not q_words:
@@ -62,7 +61,21 @@ def query_overlap(ds) -> float:
         for did, grade in rels.items():
             if grade > 0:
                 d_words = {w.lower() for w in _WORD.findall(docs[did])}
-                shares.append(len(q_words & d_words) / len(q_words))
+                shares.setdefault(qid, []).append(len(q_words & d_words) / len(q_words))
     if not shares:
         raise ValueError(f"{ds!r} has no relevant (query, document) pair with content words to measure")
-    return sum(shares) / len(shares)
+    return shares
+
+
+def query_overlap(ds) -> float:
+    """Mean, over judged relevant (query, document) pairs of ``ds``, of the share of the
+    query's content words (lower-cased, stopwords left out) that the document contains."""
+    pairs = [s for shares in _pair_shares(ds).values() for s in shares]
+    return sum(pairs) / len(pairs)
+
+
+def query_overlaps(ds) -> dict[str, float]:
+    """``{query id: overlap}``: per query, the mean over its relevant documents of the share of its content
+    words each contains (the pairs :func:`query_overlap` averages, grouped by query). Queries without content
+    words or without a relevant document are left out."""
+    return {qid: sum(shares) / len(shares) for qid, shares in _pair_shares(ds).items()}

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..metrics import Qrels, evaluate_per_query, metric_name, ranked_doc_ids
 
-__all__ = ["Paired", "bootstrap_interval", "paired", "relative_gain", "promoted", "plot_paired"]
+__all__ = ["Paired", "bootstrap_interval", "halves", "paired", "ratio_interval", "relative_gain", "promoted", "plot_paired"]
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,47 @@ def bootstrap_interval(deltas, n_resamples: int = 2000, seed: int = 0) -> tuple[
     means = deltas[rng.integers(0, len(deltas), size=(n_resamples, len(deltas)))].mean(axis=1)
     lo, hi = np.percentile(means, [2.5, 97.5])
     return float(lo), float(hi)
+
+
+def ratio_interval(num, den, n_resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """``(ratio, lo, hi)``: ``sum(num) / sum(den)`` over the queries and its 95% bootstrap interval.
+
+    ``num`` and ``den`` hold one number per query (e.g. the part of each query's gap that is ranking, and
+    its whole gap). A resample draws the queries with replacement *once* and sums both over the same draw
+    (paired), so each resampled ratio is of one set of queries; the ends are the 2.5th and 97.5th
+    percentiles. A ratio of sums, not a mean of per-query ratios: a query with no gap weighs nothing
+    instead of dividing by zero.
+    """
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    if num.ndim != 1 or num.shape != den.shape or len(num) == 0:
+        raise ValueError(f"num and den must be non-empty lists of the same length (one number per query), got "
+                         f"shapes {num.shape} and {den.shape}")
+    if den.sum() <= 0:
+        raise ValueError("the denominators sum to 0 or less: there is nothing to divide (e.g. no query has a gap)")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(num), size=(n_resamples, len(num)))
+    sums = den[idx].sum(axis=1)
+    ratios = num[idx].sum(axis=1) / np.where(sums > 0, sums, np.nan)  # a draw of gap-free queries has no ratio
+    lo, hi = np.nanpercentile(ratios, [2.5, 97.5])
+    return float(num.sum() / den.sum()), float(lo), float(hi)
+
+
+def halves(values: Mapping[str, float], by: Mapping[str, float]) -> tuple[float, float]:
+    """``(mean above, mean at or below)``: the mean of ``values`` over the queries whose ``by`` is above the
+    median of ``by``, and over the others (at or below it). Only queries in both are used.
+
+    E.g. ``values`` MaxSim − pooled per query and ``by`` each query's word overlap with its relevant documents:
+    does MaxSim gain more where the query's words appear in its answers?
+    """
+    common = sorted(set(values) & set(by))
+    if len(common) < 2:
+        raise ValueError(f"need at least 2 queries in both values and by, got {len(common)}")
+    median = float(np.median([by[q] for q in common]))
+    above = [values[q] for q in common if by[q] > median]
+    rest = [values[q] for q in common if by[q] <= median]
+    if not above:
+        raise ValueError("every query's `by` is at or below the median (all equal?): the queries cannot be halved")
+    return sum(above) / len(above), sum(rest) / len(rest)
 
 
 def relative_gain(base: float, other: float) -> float:
