@@ -61,15 +61,20 @@ def test_empty_document_in_a_list_is_refused():
 
 
 def test_many_queries_are_scored_in_batches_and_still_exact(monkeypatch):
-    """Too many query tokens for one block: queries go in batches (masks and all), same scores as the reference."""
+    """Too many query tokens for one block: queries go in batches, longest first, each cut to its own longest
+    query and sized to the block; the scores are the reference's."""
     dim, g = 8, torch.Generator().manual_seed(3)
     queries = [unit(int(n), dim, seed=100 + i) for i, n in enumerate(torch.randint(3, 13, (40,), generator=g))]
     docs = [unit(int(n), dim, seed=i) for i, n in enumerate(torch.randint(1, 301, (25,), generator=g))]
     calls = []
     real = index.maxsim_scores
-    monkeypatch.setattr(index, "maxsim_scores", lambda Q, *a, **k: calls.append(len(Q)) or real(Q, *a, **k))
-    got = index.maxsim_scores(queries, docs, chunk_bytes=12 * 4 * 300 * 5)  # a block: 5 queries by 300 tokens
+    monkeypatch.setattr(index, "maxsim_scores", lambda Q, D, *a, **k: calls.append((len(Q), Q[0].shape[0] if isinstance(Q, list) else Q.shape[1], D.shape[1] if isinstance(D, torch.Tensor) else 0)) or real(Q, D, *a, **k))
+    budget = 12 * 4 * 300 * 5  # a block: 5 queries of 12 tokens by 300 document tokens
+    got = index.maxsim_scores(queries, docs, chunk_bytes=budget)
     want = torch.tensor([[maxsim(q, d) for d in docs] for q in queries])
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
-    groups, batches = calls.count(len(queries)) - 1, [n for n in calls if n < len(queries)]  # calls[0]: the list
-    assert groups >= 1 and sum(batches) == groups * len(queries) and max(batches) <= 5  # each group, 5 at a time
+    groups = [c for c in calls[1:] if c[0] == len(queries)]  # calls[0]: the list; then each length group
+    batches = [c for c in calls if c[0] < len(queries)]
+    assert groups and sum(n for n, _, _ in batches) == len(groups) * len(queries)
+    assert all(n * L * Ld * 4 <= budget for n, L, Ld in batches)  # each batch's block within the budget
+    assert any(L < 12 for _, L, _ in batches)  # short queries are not padded to the longest
