@@ -60,6 +60,7 @@ class Lab:
     port: int
     token: str
     log: Path
+    root: Path  # the folder it serves
 
     def url(self, path: str = "lab") -> str:
         return f"http://127.0.0.1:{self.port}/{path}?token={self.token}"
@@ -91,7 +92,7 @@ def jupyterlab(root: Path, extra_env: dict[str, str] | None = None, timeout: flo
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        lab = Lab(port, token, log)
+        lab = Lab(port, token, log, root)
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:

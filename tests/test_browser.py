@@ -121,9 +121,26 @@ def lab(tmp_path_factory):
                 cell.outputs, cell.execution_count = [], None
         nb.metadata.pop("widgets", None)
         nbformat.write(nb, root / name)
+    # the stepper alone, for the save test; lesson 02's kernelspec, so it opens with the same kernel
+    stepper_only = nbformat.v4.new_notebook(metadata=nbformat.read(ROOT / "notebooks" / "02_maxsim_by_hand.ipynb", as_version=4).metadata)
+    stepper_only.metadata.pop("widgets", None)
+    stepper_only.cells = [nbformat.v4.new_code_cell(STEPPER_CELL)]
+    nbformat.write(stepper_only, root / STEPPER_NOTEBOOK)
+    # autosave off: a save seen on disk is the one the test asked for
+    settings = root / ".jupyter" / "user-settings" / "@jupyterlab" / "docmanager-extension"
+    settings.mkdir(parents=True)
+    (settings / "plugin.jupyterlab-settings").write_text('{"autosave": false}')
     # the copies are outside the repository: point the kernels at the datasets this checkout uses
     with jupyterlab(root, extra_env={"LATEINT_DATA": str(default_data_dir())}) as server:
         yield server
+
+
+STEPPER_NOTEBOOK = "stepper.ipynb"
+STEPPER_CELL = """import lateint
+from lateint.display.widgets import query_stepper
+from lateint.lessons.demo import demo_corpus
+
+query_stepper(lateint.load_encoder(), demo_corpus())"""
 
 
 def open_notebook(browser, lab, name: str):
@@ -305,6 +322,46 @@ def drive_the_stepper(page, problems: PageProblems) -> None:
         assert seen["done_bar"] != seen["page"] and seen["todo_bar"] == "transparent", (theme, seen)
         stepper.box.screenshot(path=str(shots / f"stepper-{theme}.png"))
     assert not problems.errors, problems.errors
+
+
+@pytest.mark.slow
+def test_ctrl_s_saves_from_the_stepper_text_box(browser, lab):
+    """Ctrl+S (Cmd+S on macOS) with the cursor in the stepper's text box saves the notebook, while
+    letters typed there stay in the box (none reaches the notebook's shortcuts: "b" would add a cell)."""
+    page, problems = open_notebook(browser, lab, STEPPER_NOTEBOOK)
+    saved = lab.root / STEPPER_NOTEBOOK
+    with screenshot_on_failure(page, "stepper-save"):
+        run_all(page, timeout_s=120)
+        stepper = Stepper(page)
+        stepper.box.wait_for(timeout=60_000)
+        stepper.wait_step(1)
+        cells = page.locator(".jp-Notebook .jp-Cell").count()
+        text = stepper.box.locator("input[type='text']").first
+        text.click()
+        page.keyboard.press("ControlOrMeta+a")  # editing keys with Ctrl still edit the box
+        page.keyboard.type("bab")  # in command mode, a / b insert a cell above / below
+        assert text.input_value() == "bab" and page.locator(".jp-Notebook .jp-Cell").count() == cells
+        page.keyboard.press("ControlOrMeta+a")
+        page.keyboard.type("hottest planet")
+        page.keyboard.press("Enter")
+        stepper.wait_step(1)
+        stepper.box.locator(".widget-html-content", has_text="(1 of 4)").first.wait_for(timeout=30_000)
+        assert page.locator(".jp-mod-dirty").count() > 0, "running the cell left the notebook unsaved"
+        assert nbformat_outputs(saved) == 0  # on disk: still the copy without outputs
+
+        page.keyboard.press("ControlOrMeta+s")
+        page.locator(".jp-mod-dirty").wait_for(state="detached", timeout=15_000)  # the tab's unsaved dot is gone
+        assert nbformat_outputs(saved) > 0, "the file on disk has the cell's output: Ctrl+S saved it"
+        assert page.evaluate("document.activeElement.type") == "text" and text.input_value() == "hottest planet"
+        assert page.locator(".jp-Dialog").count() == 0  # no "save as" or error dialog
+    assert not problems.errors, problems.errors
+
+
+def nbformat_outputs(path: Path) -> int:
+    """How many outputs the notebook file on disk holds."""
+    import nbformat
+
+    return sum(len(c.get("outputs", [])) for c in nbformat.read(path, as_version=4).cells)
 
 
 # contrast (WCAG) of the stepper's muted row text and its orange text against what is behind them

@@ -60,6 +60,14 @@ def test_footprint_table(tiny):
     assert ax.get_xscale() == "log" and ax.get_title() == "tiny"
 
 
+def test_footprint_shows_progress_over_the_settings(tiny, capsys):
+    ds, docs, queries = tiny
+    settings = [Compression(storage="fp16")]
+    assert footprint(ds, docs, queries, settings, show_progress=True) == footprint(ds, docs, queries, settings)
+    bar = capsys.readouterr().err
+    assert "settings: 100%" in bar and "2/2" in bar  # all token vectors, then fp16
+
+
 def test_footprint_plot_lines_range_and_labels():
     from matplotlib.colors import to_hex
 

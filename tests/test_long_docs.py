@@ -53,7 +53,7 @@ def test_joined_corpus_keeps_ids_and_judgements_and_is_seeded():
         joined_corpus(ds, 6)
 
 
-def test_measure_strategies_scores_each_strategy_as_its_own_functions_do(small):
+def test_measure_strategies_scores_each_strategy_as_its_own_functions_do(small, capsys):
     ds = tiny()
     with pytest.warns(UserWarning, match="2 of 6 documents are longer than the 24-token limit"):
         m = measure_strategies(small, ds, chunk_sizes=(8,))
@@ -71,8 +71,11 @@ def test_measure_strategies_scores_each_strategy_as_its_own_functions_do(small):
     joined, members = joined_corpus(ds, 1)
     raw = dict(zip(ds.doc_ids, encode_whole(small, ds.doc_texts, normalize=False)))
     with pytest.warns(UserWarning, match="truncated"):  # the first-window strategies cut, and say so
-        composed = measure_strategies(small, joined, chunk_sizes=(), sentences=False, whole_from={"members": members, "raw": raw})
+        composed = measure_strategies(small, joined, chunk_sizes=(), sentences=False, whole_from={"members": members, "raw": raw},
+                                      show_progress=True)
     torch.testing.assert_close(composed[MAXSIM_WHOLE].scores, m[MAXSIM_WHOLE].scores)
+    bar = capsys.readouterr().err  # one step per strategy: first window, whole documents, BM25
+    assert "strategies: 100%" in bar and "3/3" in bar
 
 
 def test_token_counts_in_batches_equal_one_call(small):

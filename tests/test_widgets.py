@@ -8,6 +8,7 @@ from lateint import maxsim
 from lateint.lessons.demo import NEEDLE_DOC_ID, NEEDLE_QUERY, demo_corpus
 from lateint.similarity import explain
 from lateint.side_by_side import SideBySide
+from lateint.display.text_box import TextBox
 from lateint.display.widgets import (
     THEME_BACKGROUNDS,
     THEME_COLOURS,
@@ -161,9 +162,27 @@ def test_prev_and_next_are_disabled_at_the_ends(stepper):
     assert stepper.next_button.disabled and not stepper.prev_button.disabled
 
 
+def send(widget, content: dict) -> None:
+    """A custom message from the browser's view of ``widget``, as the kernel receives it."""
+    widget._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
+
+
 def submit(stepper):
-    """What the browser sends when Enter is pressed in the text box."""
-    stepper.query_text._handle_msg({"content": {"data": {"method": "custom", "content": {"event": "submit"}}}, "buffers": []})
+    """What the browser sends when Enter is pressed on the text the box already sent."""
+    send(stepper.query_text, {"event": "submit"})
+
+
+def test_the_text_box_calls_back_on_enter_only():
+    """The stepper's text box (an anywidget: tests/test_browser.py checks that Ctrl+S saves from it)."""
+    box = TextBox(value="first", description="or type")
+    seen = []
+    box.on_submit(lambda b: seen.append(b.value))
+    send(box, {"event": "something else"})
+    box.value = "second"  # a changed text is a value change, not a submit
+    assert seen == []
+    send(box, {"event": "submit"})
+    assert seen == ["second"]
+    assert "export default { render }" in box._esm  # the front end (text_box.js) travels with the widget
 
 
 def test_retyping_the_shown_query_starts_it_again(stepper):

@@ -11,9 +11,11 @@ and from ``file://``:
 
 - math: MathJax 3, from the npm registry (version pinned, tarball checked against the registry's
   sha512, cached in ``~/.cache/lateint/npm/`` as the deck's reveal.js is);
-- saved widget state (the query stepper in lessons 02 and 03): ipywidgets' own HTML manager
-  (``@jupyter-widgets/html-manager``, npm, pinned the same way) draws it as it was saved; a widget
-  whose state was not saved gets a note saying what it is and how to run it;
+- saved widget state: ipywidgets' own HTML manager (``@jupyter-widgets/html-manager``, npm, pinned
+  the same way) draws it as it was saved; a widget whose state was not saved, or that holds a widget
+  of another front end (the query stepper's text box is an anywidget, whose front end the site does
+  not bundle), shows its own static view (the stepper's: a copy of the step it showed) or a note
+  saying what it is and how to run it;
 - the deck (``slides/``), built into ``deck/`` unless ``--no-deck``.
 
 Pages: ``index.html`` (the lessons in the README's order, each with what it shows and its measured
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import copy
 import html
+import json
 import posixpath
 import re
 import shutil
@@ -50,6 +53,8 @@ WIDGETS = ("@jupyter-widgets/html-manager", "1.0.15",
 WIDGET_FONTS = (".woff2", ".woff", ".ttf", ".eot", ".svg")  # the widgets' icon fonts, beside embed.js
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+BUNDLED_MODULES = ("@jupyter-widgets/base", "@jupyter-widgets/controls", "@jupyter-widgets/output")  # in embed.js
+MODEL_REFERENCE = re.compile(r"IPY_MODEL_(\w+)")
 BADGE_LINE = re.compile(r"^.*(colab\.research\.google\.com|mybinder\.org).*\n(?:[ \t]*\n)?", re.MULTILINE)
 
 
@@ -138,17 +143,55 @@ def static_widget_note(output) -> None:
                    "text/plain": "Interactive widget: run the notebook to use it."}
 
 
+def references(model: dict) -> set[str]:
+    """The ids of the saved models that ``model``'s state points to (children, layout, style)."""
+    return set(MODEL_REFERENCE.findall(json.dumps(model.get("state", {}))))
+
+
+def drawable(state: dict) -> set[str]:
+    """The saved models the site's HTML manager can draw offline: those of the modules it bundles, holding
+    only such models. A widget of another front end (the query stepper's text box is an anywidget) would
+    make it fetch that front end from a CDN."""
+    bad = {mid for mid, m in state.items()
+           if m.get("model_module") not in BUNDLED_MODULES or m.get("state", {}).get("_view_module", BUNDLED_MODULES[0]) not in BUNDLED_MODULES}
+    while True:
+        holding = {mid for mid, m in state.items() if mid not in bad and references(m) & bad}
+        if not holding:
+            return set(state) - bad
+        bad |= holding
+
+
 def prepare(nb, page: Page):
-    """The notebook as the site shows it: badges out (the page has its own links), unsaved widgets noted."""
+    """The notebook as the site shows it: badges out (the page has its own links); a widget that was not
+    saved, or that the site cannot draw, shows its own static view (the stepper has one) or a note; the
+    saved state keeps only what the shown widgets need."""
     nb = copy.deepcopy(nb)
     saved = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    ok = drawable(saved)
+    shown = []
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = BADGE_LINE.sub("", cell.source)
         for output in cell.get("outputs", []):
             view = output.get("data", {}).get(WIDGET_VIEW)
-            if view and view.get("model_id") not in saved:
+            if not view:
+                continue
+            if view.get("model_id") in ok:
+                shown.append(view["model_id"])
+            elif "text/html" in output.data:
+                del output.data[WIDGET_VIEW]  # the widget's own static view stays
+            else:
                 static_widget_note(output)
+    needed = set()
+    while shown:  # the shown widgets and every model they hold
+        mid = shown.pop()
+        if mid not in needed:
+            needed.add(mid)
+            shown.extend(references(saved[mid]) & set(saved))
+    if needed:
+        nb.metadata["widgets"][WIDGET_STATE]["state"] = {mid: saved[mid] for mid in saved if mid in needed}
+    else:
+        nb.metadata.pop("widgets", None)  # nothing to draw: the page loads no widget manager
     nb.metadata["title"] = page.title
     return nb
 

@@ -7,6 +7,7 @@
 - :mod:`~lateint.display.tables`: stable text tables (fixed digits, for nbval).
 - :mod:`~lateint.display.highlight`: which document tokens a query's tokens matched, as HTML.
 - :mod:`~lateint.display.widgets`: the ipywidgets query stepper of lesson 02.
+- :mod:`~lateint.display.text_box`: its text box, an anywidget from which Ctrl+S still saves the notebook.
 """
 
 from __future__ import annotations

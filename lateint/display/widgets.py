@@ -8,7 +8,7 @@ Two layers, so the logic can be tested without a browser:
   and the top-k rankings of pooled and MaxSim for the query. It is built on
   :func:`lateint.similarity.explain` and :class:`lateint.side_by_side.SideBySide`.
 - :class:`QueryStepper`, a thin ipywidgets view of that state: a query dropdown and
-  text box, a document dropdown, a slider with prev/next buttons, and two tabs: the
+  text box (:class:`~lateint.display.text_box.TextBox`, so Ctrl+S saves from it), a document dropdown, a slider with prev/next buttons, and two tabs: the
   step view (the document's tokens shaded by similarity to the current query
   token, the picked one marked; a bar per query token so far) and the ranking view
   (pooled vs MaxSim top-k).
@@ -35,6 +35,7 @@ from ..similarity import Match, explain
 from .colours import PICKED_TEXT
 from .highlight import split_piece, token_spans  # a <span> per token, word pieces joined as in lateint.display.highlight
 from .plots import method_label
+from .text_box import TextBox
 
 __all__ = [
     "StepperState",
@@ -332,8 +333,8 @@ class QueryStepper:
         options = [(f"{label}: {text}", text) for label, text in state.queries.items()]
         self.query_choice = w.Dropdown(options=options, value=state.query.text if options else None,
                                        description="Query", layout=w.Layout(width="95%"))
-        self.query_text = w.Text(value=state.query.text, description="or type",
-                                 continuous_update=False, layout=w.Layout(width="95%"))
+        # not ipywidgets' Text, which keeps Ctrl+S to itself (lateint.display.text_box says why)
+        self.query_text = TextBox(value=state.query.text, description="or type", layout=w.Layout(width="95%"))
         self.doc_choice = w.Dropdown(options=state.index.doc_ids, value=state.doc_id, description="Document")
         # the slider counts query tokens from 1, as the text under it does ("6 of 8")
         self.step = w.IntSlider(value=state.step + 1, min=1, max=state.n_steps, description="Query token")
@@ -350,7 +351,7 @@ class QueryStepper:
 
         self.query_choice.observe(self._on_choice, names="value")
         self.query_text.observe(self._on_text, names="value")
-        self.query_text.on_msg(self._on_submit)  # Enter on an unchanged query: start it again
+        self.query_text.on_submit(self._on_submit)  # Enter on an unchanged query: start it again
         self.doc_choice.observe(self._on_doc, names="value")
         self.step.observe(self._on_step, names="value")
         self.prev_button.on_click(lambda _: self._move(self.state.prev))
@@ -399,11 +400,10 @@ class QueryStepper:
         if not self._syncing:
             self._set_query(change["new"])
 
-    def _on_submit(self, _widget, content, _buffers) -> None:
-        """The browser sends ``{"event": "submit"}`` when Enter is pressed in the text box. A changed
-        text already went through :meth:`_on_text`; an unchanged one restarts the query at token 1."""
-        if content.get("event") == "submit" and self.query_text.value == self.state.query.text:
-            self._set_query(self.query_text.value)
+    def _on_submit(self, _box) -> None:
+        """Enter on the text the box already sent (a changed text went through :meth:`_on_text`):
+        start the query again at token 1."""
+        self._set_query(self.query_text.value)
 
     def _set_query(self, text: str) -> None:
         """Show ``text`` from its first token; for an unusable text, say why and clear the views."""

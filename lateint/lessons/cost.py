@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 import torch
+from tqdm.auto import tqdm
 
 from ..display.tables import format_table
 from ..metrics import evaluate, evaluate_scores
@@ -82,7 +83,7 @@ def best_of(fn: Callable[[], T], repeats: int = 1) -> tuple[float, T]:
 
 def footprint(
     ds, docs: Mapping[str, object], queries: Mapping[str, object], settings: Sequence[Compression], seed: int = 0,
-    verbose: bool = False,
+    verbose: bool = False, show_progress: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Bytes per document and nDCG@10 of the pooled vector, of all token vectors, and of each setting.
 
@@ -93,6 +94,7 @@ def footprint(
         settings: the :class:`~lateint.lessons.compress.Compression` settings to measure
             (all token vectors in float32 is always measured first, as the reference).
         verbose: print each row as it is measured (full test sets take minutes).
+        show_progress: a progress bar over the settings.
 
     Returns:
         ``{label: {"vectors/doc", "bytes/doc", "x pooled bytes", "ndcg@10", "of MaxSim"}}``;
@@ -102,7 +104,8 @@ def footprint(
     table = {POOLED: {"vectors/doc": 1.0, "bytes/doc": float(pooled_bytes),
                       "ndcg@10": ndcg_at_10(ds, PooledIndex(ds.doc_ids, docs["pooled"]).scores(queries["pooled"]))}}
     todo = [Compression()] + [s for s in settings if s != Compression()]
-    for setting, result in compress_each(docs["tokens"], queries["tokens"], todo, seed):
+    measured = compress_each(docs["tokens"], queries["tokens"], todo, seed)
+    for setting, result in tqdm(measured, total=len(todo), desc="settings", unit="setting", disable=not show_progress):
         start = time.perf_counter()
         score = ndcg_at_10(ds, MaxSimIndex(ds.doc_ids, result.docs).scores(result.queries))
         table[setting.label] = {"vectors/doc": result.vectors_per_doc, "bytes/doc": result.bytes_per_doc,

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
+from tqdm.auto import tqdm
 
 from ..bm25 import BM25
 from ..cache import encode_in_shards
@@ -139,6 +140,7 @@ def measure_strategies(
     verbose: bool = False,
     cache: bool | str | None = None,
     shard: int = 256,
+    show_progress: bool = False,
 ) -> dict[str, Measured]:
     """Encode and score ``ds`` every way: pooled and MaxSim on the first window (truncation, which warns),
     cram, token chunks of each size (overlap an eighth), sentence chunks, MaxSim on whole documents, BM25.
@@ -156,6 +158,8 @@ def measure_strategies(
     ``shard`` texts at a time through the embedding cache (:func:`lateint.cache.encode_in_shards`), with
     progress bars, so an interrupted run resumes; the seconds reported are then those of this run (a cache
     hit takes almost none). ``None``: encoded fresh, timed.
+
+    ``show_progress``: a progress bar over the strategies (first window, whole documents, each chunking, BM25).
     """
     say = print if verbose else (lambda *a, **k: None)
     docs, queries = ds.doc_texts, ds.query_texts
@@ -166,6 +170,8 @@ def measure_strategies(
         return encode_in_shards(encoder, texts, kind, shard=shard, path=None if cache is True else cache,
                                 progress=f"encoding {what}", **{"show_progress": False, **kw})
 
+    bar = tqdm(total=3 + len(chunk_sizes) + bool(sentences), desc=f"{ds.name}: strategies", unit="strategy",
+               disable=not show_progress)
     q_tokens = encoder.encode_queries(queries)
     q_pooled = encoder.encode_pooled(queries, is_query=True)
     out: dict[str, Measured] = {}
@@ -179,6 +185,7 @@ def measure_strategies(
     out[MAXSIM_CUT] = Measured(maxsim_scores(q_tokens, [normal(r, dim=-1) for r in raw]),
                                sum(map(len, raw)) / len(raw), sec)
     say(f"  first window: {sec:.0f} s")
+    bar.update()
     if whole_from is None:
         whole, sec = _timed(lambda: encode("whole", docs, "whole documents", normalize=False))
     else:
@@ -188,6 +195,7 @@ def measure_strategies(
     out[MAXSIM_WHOLE] = Measured(maxsim_scores(q_tokens, [normal(w, dim=-1) for w in whole]),
                                  sum(map(len, whole)) / len(whole), sec)
     say(f"  whole documents: {sec:.0f} s")
+    bar.update()
     chunkers = {chunk_label(s): (lambda e, t, s=s: token_chunks(e, t, s, s // 8)) for s in chunk_sizes}
     if sentences:
         chunkers[SENTENCES] = lambda e, t: sentence_chunks(e, t, SENTENCE_TOKENS)
@@ -200,8 +208,11 @@ def measure_strategies(
         index, sec = _timed(build)
         out[label] = Measured(index.scores(q_pooled), index.chunks_per_doc, sec, index=index)
         say(f"  {label}: {index.chunks_per_doc:.1f} chunks/doc, {sec:.0f} s")
+        bar.update()
     bm25 = BM25(ds.doc_ids, docs)
     out[BM25_WHOLE] = Measured(bm25.scores(queries), 0.0, float("nan"))
+    bar.update()
+    bar.close()
     return out
 
 
