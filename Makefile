@@ -58,6 +58,7 @@ TESTCACHE = $(CURDIR)/.cache/test
 # Matrix products (MKL): on a CPU with AVX-512 the pass takes MKL's AVX2 code path, the one an AVX2-only CPU
 # runs (1.7x slower than AVX-512 here); on an AVX2-only CPU MKL keeps its own path, since its only other one is
 # the SSE-level path (MKL_CBWR=COMPATIBLE), 4.6x slower, which doubled the pass's time. PORTABLE_MKL= overrides.
+# (The ratios: benchmarks/mkl_paths.py, figures in benchmarks/README.md.)
 ONETHREAD = OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 PORTABLE_MKL ?= $(if $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo y),AVX2)
 PORTABLE  = ATEN_CPU_CAPABILITY=default $(if $(PORTABLE_MKL),MKL_CBWR=$(PORTABLE_MKL)) OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE
