@@ -44,6 +44,7 @@ from _common import command, machine, table  # noqa: E402
 
 import lateint  # noqa: E402
 from lateint.lessons.long_docs import (  # noqa: E402
+    CHUNK_SIZES,
     MAXSIM_WHOLE,
     joined_corpus,
     measure_strategies,
@@ -67,7 +68,7 @@ def write(row: dict) -> None:
     print(json.dumps(row), flush=True)
 
 
-def part_table(enc, datasets, whole: bool) -> None:
+def part_table(enc, datasets, whole: bool, chunk_sizes=CHUNK_SIZES, sentences: bool = True) -> None:
     for name in datasets:
         full = lateint.load_beir(name)
         print(format_truncation_fact(f"{name} (whole corpus)", truncation_fact(enc, full.doc_texts)), flush=True)
@@ -75,8 +76,11 @@ def part_table(enc, datasets, whole: bool) -> None:
         print(f"{ds.name}: {len(ds.query_ids)} queries, {len(ds.doc_ids)} documents", flush=True)
         start = time.perf_counter()
         # whole sets go through the embedding cache: an interrupted run resumes where it stopped
-        measured = measure_strategies(enc, ds, verbose=True, cache=True if whole else None)
+        measured = measure_strategies(enc, ds, chunk_sizes=chunk_sizes, sentences=sentences, verbose=True,
+                                      cache=True if whole else None)
         for label, row in strategy_table(ds, measured).items():
+            if whole:  # encoded through the cache, often across several runs: no clean timing (the slices have it)
+                row["docs/s"] = float("nan")
             write({"part": "table", "dataset": ds.name, "strategy": label, **row, "encoding": _dtype_name(enc),
                    "machine": machine()})
         print(f"{ds.name}: {time.perf_counter() - start:.0f} s", flush=True)
@@ -116,7 +120,8 @@ def part_huge(enc, n_tokens: int = 100_000, batch_size: int = 16) -> None:
 def report() -> None:
     rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
     for name in dict.fromkeys(r["dataset"] for r in rows if r["part"] == "table"):
-        mine = [r for r in rows if r["part"] == "table" and r["dataset"] == name]
+        # a later run of a strategy replaces an earlier one (a whole set is often measured in several runs)
+        mine = list({r["strategy"]: r for r in rows if r["part"] == "table" and r["dataset"] == name}.values())
         encodings = sorted({r.get("encoding", "float32") for r in mine})
         print(f"\n{name} (encoded in {', '.join(encodings)})\n")
         print(table(["strategy", "nDCG@10", "Recall@100", "vs MaxSim whole (95% CI)", "vectors/doc", "bytes/doc", "docs/s"],
@@ -153,6 +158,9 @@ def main() -> None:
     p.add_argument("--whole", action="store_true", help="whole test sets instead of the slices")
     p.add_argument("--ks", nargs="+", type=int, default=list(KS))
     p.add_argument("--stress-chunks", nargs="+", type=int, default=[64], help="chunk sizes in the length stress")
+    p.add_argument("--chunk-sizes", nargs="*", type=int, default=list(CHUNK_SIZES),
+                   help="token chunk sizes in the strategy table (none: no token chunks)")
+    p.add_argument("--no-sentences", action="store_true", help="leave sentence chunks out of the strategy table")
     p.add_argument("--bf16", action="store_true",
                    help="encode in bfloat16 (lateint's opt-in path; scores stay float32): ~3x faster where the CPU has native bf16")
     p.add_argument("--report", action="store_true", help="only print the tables and draw the plot from saved rows")
@@ -166,7 +174,7 @@ def main() -> None:
     if args.part == "huge":
         return part_huge(enc)
     if args.part in ("table", "all"):
-        part_table(enc, args.datasets, args.whole)
+        part_table(enc, args.datasets, args.whole, args.chunk_sizes, not args.no_sentences)
     if args.part in ("stress", "all"):
         part_stress(enc, args.ks, args.stress_chunks)
     report()
