@@ -27,11 +27,11 @@ from safetensors.torch import save_file
 
 from .cache import encode
 from .metrics import Hit, Run, check_k, run_from_hits, top_k
+from .files import write_atomically
+from .similarity import check_batches, check_tokens, cosine_scores, pad
 
 if TYPE_CHECKING:
     from .chunking import ChunkIndex
-from .files import write_atomically
-from .similarity import check_batches, check_tokens, cosine_scores, pad
 
 __all__ = ["maxsim_scores", "length_groups", "MaxSimIndex", "PooledIndex", "load_index"]
 
@@ -118,7 +118,7 @@ def maxsim_scores(
         order, ends = None, None
     else:
         # one past each document's last real token; longest documents first
-        ends = (d_mask * torch.arange(1, Ld + 1, device=D.device)).amax(dim=1)
+        ends = _ends(d_mask)
         order = torch.argsort(ends, descending=True)
     queries_T = Q.reshape(nq * Lq, dim).T  # (dim, nq*Lq): every query token is a column
     row_bytes = nq * Lq * Q.element_size()  # one document token's similarities
@@ -158,7 +158,7 @@ def maxsim_scores(
 def _scores_in_query_batches(Q, D, q_mask, d_mask, chunk_bytes: int, rows: int) -> torch.Tensor:
     """:func:`maxsim_scores` for queries in batches whose block of ``rows`` document tokens fits ``chunk_bytes``."""
     nq, Lq, _ = Q.shape
-    lengths = torch.full((nq,), Lq) if q_mask is None else (q_mask * torch.arange(1, Lq + 1, device=Q.device)).amax(1)
+    lengths = torch.full((nq,), Lq) if q_mask is None else _ends(q_mask)
     order = torch.argsort(lengths.cpu(), descending=True, stable=True)
     out = torch.empty((nq, D.shape[0]), dtype=torch.float32, device=Q.device)
     start = 0
@@ -172,6 +172,11 @@ def _scores_in_query_batches(Q, D, q_mask, d_mask, chunk_bytes: int, rows: int) 
 
 
 _BLOCK_ROWS = 1024  # document tokens a similarity block holds at least, when queries are split to fit
+
+
+def _ends(mask: torch.Tensor) -> torch.Tensor:
+    """One past the last real position of each row of a ``(n, L)`` mask: ``(n,)`` (0 for a row with none)."""
+    return (mask * torch.arange(1, mask.shape[1] + 1, device=mask.device)).amax(dim=1)
 
 
 def _best_by_slices(d: torch.Tensor, mask: torch.Tensor | None, queries_T: torch.Tensor, buffer: torch.Tensor) -> torch.Tensor:
