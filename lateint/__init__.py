@@ -20,7 +20,7 @@ from .bm25 import BM25
 from .tolerance import expect
 from .comparison import compare, encode_corpus, retrieve_all
 from .data import BeirDataset, load_beir, subsample
-from .encoders import DEFAULT_MODEL, Encoder, EncoderLoadError, load_encoder
+from .encoders import DEFAULT_MODEL, Encoder, EncoderLoadError, TruncationWarning, load_encoder
 from .metrics import Hit, evaluate, evaluate_per_query, run_from_scores
 from .index import MaxSimIndex, PooledIndex, length_groups, load_index, maxsim_scores
 from .similarity import Match, cosine_scores, explain, maxsim, maxsim_batch, pad
@@ -63,6 +63,7 @@ __all__ = [
     "sentence_chunks",
     "subsample",
     "token_chunks",
+    "TruncationWarning",
     "two_stage_search",
 ]
 

@@ -17,6 +17,7 @@ from typing import Sequence
 import torch
 from safetensors.torch import load_file, save_file
 
+from .encoders import TruncationWarning
 from .files import write_atomically
 
 __all__ = ["cache_dir", "cached_encode", "encode", "encode_in_shards"]
@@ -105,9 +106,6 @@ def encode(
     return _encode_fresh(encoder, texts, kind, pooling, **kw)
 
 
-_TRUNCATED = "-token limit"  # in the encoder's truncation warning (Encoder.warn_if_truncated)
-
-
 def encode_in_shards(
     encoder, texts: Sequence[str], kind: str = "documents", *, shard: int = 256, cache: bool = True,
     pooling: str | None = None, path: str | os.PathLike | None = None, progress: str | None = None, **kw,
@@ -130,7 +128,7 @@ def encode_in_shards(
     with warnings.catch_warnings(record=True) as caught:  # each shard warns about its own cut texts...
         warnings.simplefilter("always")
         parts = [encode(encoder, texts[s : s + shard], kind, cache=cache, pooling=pooling, **kw) for s in starts]
-    cut = [w for w in caught if _TRUNCATED in str(w.message)]
+    cut = [w for w in caught if issubclass(w.category, TruncationWarning)]
     for w in caught:
         if w not in cut:
             warnings.warn(w.message, w.category, stacklevel=2)

@@ -39,11 +39,21 @@ from .checkpoints import EncoderFormat, EncoderLoadError, Projection, check_weig
 from .checkpoints import fingerprint, load_backbone, load_tokenizer, marker_id, read_checkpoint, skiplist_ids
 from .pooling import pool
 
-__all__ = ["Encoder", "EncoderFormat", "load_encoder", "detect_format", "model_folder", "DEFAULT_MODEL", "EncoderLoadError"]
+__all__ = ["Encoder", "EncoderFormat", "load_encoder", "detect_format", "model_folder", "DEFAULT_MODEL", "EncoderLoadError",
+           "TruncationWarning"]
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {None, DEFAULT_MODEL, "all-MiniLM-L6-v2"}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+class TruncationWarning(UserWarning):
+    """Texts longer than the encoder's window were cut: how many, and how many tokens went unseen.
+
+    A category of its own, so code can act on it without reading the message::
+
+        warnings.filterwarnings("ignore", category=TruncationWarning)   # counted and said elsewhere
+    """
 
 
 class Encoder:
@@ -203,7 +213,7 @@ class Encoder:
         return self._counts(self._split(check_texts(texts)), is_query)
 
     def warn_if_truncated(self, texts: Sequence[str], is_query: bool) -> list[int]:
-        """Token counts of each text (:meth:`token_counts`); warns (``UserWarning``) when some
+        """Token counts of each text (:meth:`token_counts`); warns (:class:`TruncationWarning`, a ``UserWarning``) when some
         exceed the query or document length, naming how many and how to avoid it."""
         counts = self.token_counts(texts, is_query)
         self._warn_about(counts, is_query)
@@ -277,7 +287,7 @@ class Encoder:
                 f"split long texts into passages, "
                 f"or load the encoder with a larger {'query_length' if is_query else 'document_length'} "
                 f"(at most the model's {self.model.config.max_position_embeddings} positions).",
-                UserWarning,
+                TruncationWarning,
                 stacklevel=_caller_level(),
             )
 

@@ -6,6 +6,7 @@ import torch
 from helpers import ragged
 
 from lateint.cache import cached_encode, encode
+from lateint.encoders import TruncationWarning
 from lateint.index import MaxSimIndex, PooledIndex, load_index
 from lateint.similarity import maxsim
 
@@ -184,6 +185,25 @@ def test_shards_warn_about_cut_texts_once_for_the_whole_call(encoder, tmp_path, 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             encode_in_shards(encoder, texts, "documents", shard=1, cache=cache, path=tmp_path)
-        cut = [str(w.message) for w in caught if "token limit" in str(w.message)]
+        cut = [str(w.message) for w in caught if issubclass(w.category, TruncationWarning)]
         assert len(cut) == 1 and cut[0].startswith("2 of 4 documents are longer than the 256-token limit"), cut
         assert caught[0].filename == __file__  # pointed at the caller's line, not the library's
+
+
+def test_shards_pass_other_warnings_on_even_when_they_name_a_token_limit(encoder, tmp_path, monkeypatch):
+    """Only the encoder's TruncationWarning is gathered into one; any other warning reaches the caller as it was."""
+    from lateint.cache import encode_in_shards
+
+    real = encoder.encode_documents
+
+    def noisy(texts, **kw):
+        warnings.warn("a 512-token limit of some other library", RuntimeWarning)
+        return real(texts, **kw)
+
+    monkeypatch.setattr(encoder, "encode_documents", noisy)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        encode_in_shards(encoder, ["alpha beta " * 200, "short", "a third one"], "documents", shard=1, cache=False)
+    kinds = [(w.category, str(w.message)[:30]) for w in caught]
+    assert kinds.count((RuntimeWarning, "a 512-token limit of some othe")) == 3, kinds
+    assert [c for c, _ in kinds].count(TruncationWarning) == 1, kinds
