@@ -2,6 +2,7 @@
 a BEIR folder with judgements, and the report in Chromium (no console error, no request off the machine)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import re
@@ -241,7 +242,7 @@ def write_beir(root: Path, seed: int = 0) -> Path:
 
 @pytest.mark.slow
 def test_a_beir_folder_gets_its_judged_queries_beside_the_probes(tmp_path, encoder):
-    from lateint.audit import render_report, run_audit
+    from lateint.audit import render_report, run_audit, verdict
 
     docs = read_folder(write_beir(tmp_path / "beir"), progress=False)
     assert docs.kind == "BEIR" and docs.judged is not None and len(docs.judged.queries) == 8
@@ -257,6 +258,12 @@ def test_a_beir_folder_gets_its_judged_queries_beside_the_probes(tmp_path, encod
         share = audit.recall[s]["all"]
         assert share.hits == sum((audit.ranks[s][p.id] or 999) <= 3 for p in audit.probes)
     assert audit.deltas["MaxSim, whole document"] == (0.0, 0.0, 0.0)
+    # rivals that score every judged query as MaxSim does: no interval to speak of, and the verdict says so
+    same = {**audit.judged["MaxSim, whole document"], "delta": 0.0, "lo": 0.0, "hi": 0.0}
+    tie = {s: same for s in audit.judged}
+    sure = verdict(dataclasses.replace(audit, judged=tie))["sure"]
+    assert sure.startswith("Not sure: 8 judged queries, the two score every one of them alike"), sure
+    assert "0.000 wide" not in sure
     page = render_report(audit, encoder)
     assert "Your judged queries" in page and "nDCG@10" in page and "8 judged queries" in page
 

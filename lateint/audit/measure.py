@@ -306,8 +306,9 @@ def verdict(a: Audit) -> dict[str, str]:
         sure = "Fairly sure" if width > 0.1 else "Sure"
     else:
         sure = "Sure there is no large difference" if width <= 0.1 else "Not sure"
-    sure += (f": {n} {'judged queries' if a.judged else 'probes'}, the interval of the difference is "
-             f"{scale * width:.{0 if scale == 100 else 3}f}{unit} wide; the Wilson intervals per bin are widest where few "
+    spread = (f"the interval of the difference is {scale * width:.{0 if scale == 100 else 3}f}{unit} wide" if width > 0 else
+              "the two score every one of them alike (no difference to put an interval on)")
+    sure += (f": {n} {'judged queries' if a.judged else 'probes'}, {spread}; the Wilson intervals per bin are widest where few "
              "probes fall (see the tables). More probes (--probes) narrow "
              + ("the probes' intervals; more judged queries narrow the judged ones." if a.judged else "them."))
     return {"choice": choice, "why": why, "cost": cost, "sure": sure}
