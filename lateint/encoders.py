@@ -77,6 +77,8 @@ class Encoder:
             raise ValueError(f"dtype must be torch.float32 or torch.bfloat16, got {dtype!r}.")
         self.dtype = dtype
         self.model = model.eval().to(device=device, dtype=dtype)
+        if _bf16_sdpa_unsupported(dtype, device) and hasattr(self.model, "set_attn_implementation"):
+            self.model.set_attn_implementation("eager")
         self.tokenizer = tokenizer
         self.format = fmt
         self.projection = projection or Projection()
@@ -454,6 +456,15 @@ def check_texts(texts: Sequence[str]) -> list[str]:
         if not t.strip():
             raise ValueError(f"Text {i} is empty or only whitespace; it has nothing to encode. Remove it first.")
     return texts
+
+
+def _bf16_sdpa_unsupported(dtype: torch.dtype, device: str | torch.device) -> bool:
+    """True where torch's fused CPU attention cannot run bf16: it packs bf16 with AVX-512 instructions and raises
+    "pack_vnni2 is only supported when avx512 is supported" for any text past a few dozen tokens on a CPU
+    whose kernels are AVX2 or plain (torch 2.13, e.g. an AMD EPYC without AVX-512). There the bf16 encoder
+    uses the plain attention (matrix products and a softmax): the same result, a little slower."""
+    return (dtype == torch.bfloat16 and torch.device(device).type == "cpu"
+            and torch.backends.cpu.get_cpu_capability() != "AVX512")
 
 
 def _caller_level() -> int:

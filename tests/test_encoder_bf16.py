@@ -1,4 +1,8 @@
 """The opt-in bf16 encoder: float32 CPU outputs within the stated tolerance of float32, cached apart."""
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -33,3 +37,24 @@ def test_bf16_encoder_is_cached_apart_and_bad_dtype_refused(encoder, bf16_encode
     assert bf16_encoder.fingerprint != encoder.fingerprint  # the embedding cache never mixes the two
     with pytest.raises(ValueError, match="float32 or torch.bfloat16"):
         Encoder(bf16_encoder.model, bf16_encoder.tokenizer, bf16_encoder.format, dtype=torch.float16)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kernels", ["avx2", "default"])
+def test_bf16_encodes_long_texts_where_the_cpu_kernels_lack_avx512(kernels):
+    """torch's fused attention raises on bf16 texts of a few dozen tokens or more unless its kernels are AVX-512
+    (an AMD EPYC without AVX-512 runs AVX2 kernels): the bf16 encoder must still encode there, close to fp32."""
+    code = (
+        "import torch\n"
+        "from lateint import load_encoder\n"
+        "text = ['Late interaction keeps one vector for every token of a document. ' * 12]\n"
+        "full = load_encoder().encode_documents(text)[0]\n"
+        "half = load_encoder(dtype=torch.bfloat16).encode_documents(text)[0]\n"
+        "assert torch.backends.cpu.get_cpu_capability() != 'AVX512'\n"
+        "assert len(half) > 100 and half.shape == full.shape, (half.shape, full.shape)\n"
+        "print(float((full * half).sum(-1).min()))\n"
+    )
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": kernels, "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert float(done.stdout.split()[-1]) > 0.995
