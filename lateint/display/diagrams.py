@@ -17,6 +17,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
+from matplotlib.transforms import offset_copy
 
 from .colours import PICKED, PICKED_TEXT
 from .plots import METHOD_COLORS
@@ -126,21 +127,21 @@ def interaction_spectrum(figsize: tuple[float, float] = (15.0, 5.6)) -> Figure:
 # ---------------------------------------------------------------- one vector, or a bag of token vectors
 
 PICTURE_TITLES = (
-    "One vector per text\n(the mean of its token vectors, one cosine)",
-    "A vector per token\n(MaxSim: each query token's best match, summed)",
+    "One vector per text\n(a mean each, one cosine)",
+    "A vector per token\n(MaxSim: best matches, summed)",
 )
 MAX_DRAWN_TOKENS = 24  # one row per token: more rows than this no longer read on a slide
 
 
 def _token_column(ax: Axes, x: float, labels: Sequence[str], ys: np.ndarray, side: str, picked=()) -> None:
-    """Token labels at ``x`` (one per row ``ys``), each with a dot where lines attach; ``picked`` rows in bold, in
-    the picked token's text colour."""
+    """Token labels at ``x`` (one per row ``ys``, a few points to the ``side`` of a dot where lines attach);
+    ``picked`` rows in bold, in the picked token's text colour."""
+    beside = offset_copy(ax.transData, fig=ax.figure, x=-6 if side == "left" else 6, units="points")
     for i, (label, y) in enumerate(zip(labels, ys)):
         chosen = i in picked
         ax.plot([x], [y], "o", color=PICKED if chosen else "black", markersize=5, zorder=3)
-        ax.text(x - 0.03 if side == "left" else x + 0.03, y, label, ha="right" if side == "left" else "left",
-                va="center", fontweight="bold" if chosen else "normal",
-                color=PICKED_TEXT["light"] if chosen else "black")
+        ax.text(x, y, label, ha="right" if side == "left" else "left", va="center", transform=beside,
+                fontweight="bold" if chosen else "normal", color=PICKED_TEXT["light"] if chosen else "black")
 
 
 def _rows(n: int) -> np.ndarray:
@@ -204,7 +205,7 @@ def pooled_vs_maxsim(
     fig, (left, right) = plt.subplots(1, 2, figsize=figsize)
     for ax, title in zip((left, right), PICTURE_TITLES):
         ax.set_xlim(-0.45, 1.45)
-        ax.set_ylim(-0.16, 1.12)
+        ax.set_ylim(-0.2, 1.12)
         ax.axis("off")
         ax.set_title(title)
         ax.text(-0.03, 1.08, "query", ha="right", va="center", color="dimgray", fontstyle="italic")
@@ -221,15 +222,16 @@ def pooled_vs_maxsim(
     left.text(0.5, 0.55, "cosine", ha="center", va="bottom", color=pooled_color)
     _token_column(left, 0.0, query_tokens, qy, "left")
     _token_column(left, 1.0, doc_tokens, dy, "right")
-    left.text(0.5, -0.1, f"score = cosine of the two means = {pooled:.2f}", ha="center", va="center",
-              color=pooled_color, fontweight="bold")
+    left.text(0.5, -0.1, f"score: one cosine = {pooled:.2f}", ha="center", va="center", color=pooled_color,
+              fontweight="bold")
 
     for i, j in enumerate(best):  # the query token, its best cosine, then the line to the token it picked
-        right.text(0.04, qy[i], f"{maxima[i]:.2f}", ha="left", va="center", color=PICKED_TEXT["light"])
-        right.plot([0.27, 1.0], [qy[i], dy[j]], color=PICKED, linewidth=1 + 2.5 * max(float(maxima[i]), 0.0), zorder=2)
+        right.text(0.0, qy[i], f"{maxima[i]:.2f}", ha="left", va="center", color=PICKED_TEXT["light"],
+                   transform=offset_copy(right.transData, fig=fig, x=6, units="points"))
+        right.plot([0.3, 1.0], [qy[i], dy[j]], color=PICKED, linewidth=1 + 2.5 * max(float(maxima[i]), 0.0), zorder=2)
     _token_column(right, 0.0, query_tokens, qy, "left")
     _token_column(right, 1.0, doc_tokens, dy, "right", picked=set(best.tolist()))
-    right.text(0.5, -0.1, f"MaxSim = sum of the {lq} maxima = {maxima.sum():.2f}  ({maxima.mean():.2f} per query token)",
+    right.text(0.5, -0.1, f"MaxSim: sum of {lq} maxima = {maxima.sum():.2f}\n({maxima.mean():.2f} per query token)",
                ha="center", va="center", color=maxsim_color, fontweight="bold")
     fig.tight_layout()
     return fig
