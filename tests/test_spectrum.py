@@ -11,7 +11,12 @@ from matplotlib.figure import Figure  # noqa: E402
 from lateint.comparison import retrieve_all  # noqa: E402
 from lateint.data import BeirDataset  # noqa: E402
 from lateint.display.colours import PICKED  # noqa: E402
-from lateint.display.diagrams import PICTURE_TITLES, SPECTRUM_TITLES, interaction_spectrum, pooled_vs_maxsim  # noqa: E402
+from lateint.display.diagrams import (  # noqa: E402
+    PICTURE_TITLES,
+    SPECTRUM_TITLES,
+    interaction_spectrum,
+    pooled_vs_maxsim,
+)
 from lateint.metrics import evaluate  # noqa: E402
 from lateint.similarity import Match, maxsim  # noqa: E402
 from lateint.lessons.spectrum import (  # noqa: E402

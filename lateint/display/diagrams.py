@@ -160,9 +160,9 @@ def pooled_vs_maxsim(
 
     Left: every query token's vector and every document token's vector flow into one mean per text (grey
     lines), and the two means meet in one cosine, ``pooled``. Right: each query token is joined to the one
-    document token it matches best (the row's maximum of ``sim``: the line, the picked token's label and its
-    cosine, written beside the query token, in the picked colour); MaxSim adds those maxima up, and the bottom line gives the sum and the mean per
-    query token, which sits on the pooled cosine's scale.
+    document token it matches best (the row's maximum of ``sim``; the line, the picked token's label and the
+    cosine written beside the query token are in the picked colour). MaxSim adds those maxima up; the
+    bottom line gives the sum, and the mean per query token, which sits on the pooled cosine's scale.
 
     Drawn from real vectors, not schematically: a short query and a one-sentence document keep every token
     on a row of its own, readable on a slide, and the numbers are the model's own, so the picture is the
@@ -228,7 +228,8 @@ def pooled_vs_maxsim(
     for i, j in enumerate(best):  # the query token, its best cosine, then the line to the token it picked
         right.text(0.0, qy[i], f"{maxima[i]:.2f}", ha="left", va="center", color=PICKED_TEXT["light"],
                    transform=offset_copy(right.transData, fig=fig, x=6, units="points"))
-        right.plot([0.3, 1.0], [qy[i], dy[j]], color=PICKED, linewidth=1 + 2.5 * max(float(maxima[i]), 0.0), zorder=2)
+        right.plot([0.3, 1.0], [qy[i], dy[j]], color=PICKED, linewidth=1 + 2.5 * max(float(maxima[i]), 0.0),
+                   zorder=2)  # thicker for a closer match
     _token_column(right, 0.0, query_tokens, qy, "left")
     _token_column(right, 1.0, doc_tokens, dy, "right", picked=set(best.tolist()))
     right.text(0.5, -0.1, f"MaxSim: sum of {lq} maxima = {maxima.sum():.2f}\n({maxima.mean():.2f} per query token)",
