@@ -36,7 +36,7 @@ DPI = 100
 MIN_POINTS = 15.0
 LAYOUT_RECTS = {"needle": (0, 0.2, 1, 1)}  # room left below the axes for a figure legend
 SIZES: dict[str, tuple[float, float]] = {  # inches at DPI: the slide's room for each figure
-    "toy": (11.5, 4.2), "heatmap": (11.5, 4.9), "needle": (11.5, 4.9), "limit": (9.5, 4.9),
+    "pooled_vs_maxsim": (11.5, 4.9), "toy": (11.5, 4.2), "heatmap": (11.5, 4.9), "needle": (11.5, 4.9), "limit": (9.5, 4.9),
     "full_sets": (10.5, 4.9), "negation": (10.5, 4.2), "multihop": (10.5, 4.9),
 }
 
@@ -47,6 +47,21 @@ def encoder():
     from lateint.encoders import load_encoder
 
     return load_encoder()
+
+
+def pooled_vs_maxsim() -> Figure:
+    """Lesson 01, the opening picture: one pooled vector and one cosine, beside the token vectors matched by
+    MaxSim, for a demo query and the first sentence of its answer."""
+    from lateint.comparison import encode_corpus
+    from lateint.display.diagrams import pooled_vs_maxsim as draw_picture
+    from lateint.lessons.demo import demo_corpus
+
+    enc, demo = encoder(), demo_corpus()
+    query = demo.queries["q-hottest"]
+    doc = demo.corpus["astro-venus"]["text"].split(". ")[0] + "."
+    q, d = encode_corpus(enc, [query], "queries"), encode_corpus(enc, [doc], "documents")
+    return draw_picture(q["tokens"][0] @ d["tokens"][0].T, float(q["pooled"][0] @ d["pooled"][0]),
+                        enc.query_tokens([query])[0], enc.document_tokens([doc])[0])
 
 
 def toy() -> Figure:
@@ -163,6 +178,7 @@ def multihop() -> Figure:
 
 
 FIGURES: dict[str, Callable[[], Figure]] = {
+    "pooled_vs_maxsim": pooled_vs_maxsim,
     "toy": toy,
     "heatmap": heatmap,
     "needle": needle,

@@ -113,6 +113,16 @@ def test_candidate_sweep(tiny):
     assert plot_candidates(sweep).get_xlabel().startswith("candidates")
 
 
+def test_candidate_sweep_shows_progress_over_its_runs(tiny, capsys):
+    ds, docs, queries = tiny
+    quiet = candidate_sweep(ds, docs, queries, [10, 30], k=10)
+    assert "candidate sweep" not in capsys.readouterr().err
+    shown = candidate_sweep(ds, docs, queries, [10, 30], k=10, show_progress=True)
+    assert "candidate sweep" in (bar := capsys.readouterr().err) and "3/3" in bar  # exhaustive + two k'
+    strip = lambda t: {name: {m: v for m, v in row.items() if m not in ("seconds", "speed-up")} for name, row in t.items()}
+    assert strip(shown) == strip(quiet)
+
+
 def test_found_share_counts_the_reference_documents_found_over_all_queries():
     from lateint.lessons.cost import found_share
 

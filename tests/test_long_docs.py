@@ -83,3 +83,15 @@ def test_token_counts_in_batches_equal_one_call(small):
 
     texts = tiny().doc_texts * 3
     assert token_counts(small, texts, batch=4) == small.token_counts(texts)
+
+
+def test_token_counts_and_truncation_fact_show_progress_without_changing_the_counts(small, capsys):
+    from lateint.lessons.long_docs import token_counts
+
+    texts = tiny().doc_texts * 3
+    assert token_counts(small, texts, batch=4, show_progress=True) == small.token_counts(texts)
+    bar = capsys.readouterr().err
+    assert "counting tokens" in bar and "5/5" in bar  # 18 texts, 4 at a time: 5 batches
+    assert truncation_fact(small, texts, show_progress=True) == truncation_fact(small, texts)
+    bar = capsys.readouterr().err
+    assert bar.count("counting tokens") >= 1 and "1/1" in bar  # 18 texts: one batch of 256

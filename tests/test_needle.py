@@ -71,6 +71,15 @@ def test_filler_dilutes_the_pooled_vector_more_than_maxsim(result):
     assert (result.ranks["maxsim"] == 1).all()
 
 
+def test_show_progress_reaches_the_encoder(enc, capsys):
+    quiet = needle_experiment(enc, n_filler=(0,), seeds=(0,), cache=False)
+    assert "encoding" not in capsys.readouterr().err
+    shown = needle_experiment(enc, n_filler=(0,), seeds=(0,), cache=False, show_progress=True)
+    bars = capsys.readouterr().err
+    assert "encoding documents" in bars and "encoding queries" in bars
+    assert torch.equal(shown.ranks["maxsim"], quiet.ranks["maxsim"])
+
+
 def test_too_long_haystack_and_empty_distractors_are_refused(enc):
     with pytest.raises(ValueError, match="at most 256"):
         needle_experiment(enc, n_filler=(40,), seeds=(0,), cache=False)

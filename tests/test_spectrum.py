@@ -10,7 +10,13 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from lateint.comparison import retrieve_all  # noqa: E402
 from lateint.data import BeirDataset  # noqa: E402
-from lateint.display.diagrams import SPECTRUM_TITLES, interaction_spectrum  # noqa: E402
+from lateint.display.colours import PICKED  # noqa: E402
+from lateint.display.diagrams import (  # noqa: E402
+    PICTURE_TITLES,
+    SPECTRUM_TITLES,
+    interaction_spectrum,
+    pooled_vs_maxsim,
+)
 from lateint.metrics import evaluate  # noqa: E402
 from lateint.similarity import Match, maxsim  # noqa: E402
 from lateint.lessons.spectrum import (  # noqa: E402
@@ -62,6 +68,53 @@ def test_interaction_spectrum_draws_three_labelled_panels():
         assert all(len(ax.patches) > 5 for ax in fig.axes)  # towers, tokens and arrows were drawn
     finally:
         plt.close(fig)
+
+
+def _rows_of(ax, labels):
+    """The y of each label's text in ``ax`` (the first text with that string at each position in order)."""
+    texts = [t for t in ax.texts]
+    out, start = [], 0
+    for label in labels:
+        i = next(k for k in range(start, len(texts)) if texts[k].get_text() == label)
+        out.append(texts[i].get_position()[1])
+        start = i + 1
+    return out
+
+
+def test_pooled_vs_maxsim_draws_each_query_tokens_argmax_in_the_picked_colour():
+    gen = torch.Generator().manual_seed(0)
+    q = torch.nn.functional.normalize(torch.randn(5, 8, generator=gen), dim=-1)
+    d = torch.nn.functional.normalize(torch.randn(9, 8, generator=gen), dim=-1)
+    sim = q @ d.T
+    q_tokens, d_tokens = [f"q{i}" for i in range(5)], [f"d{j}" for j in range(9)]
+    pooled = float(torch.nn.functional.normalize(q.mean(0), dim=0) @ torch.nn.functional.normalize(d.mean(0), dim=0))
+    fig = pooled_vs_maxsim(sim, pooled, q_tokens, d_tokens)
+    try:
+        assert len(fig.axes) == 2 and tuple(ax.get_title() for ax in fig.axes) == PICTURE_TITLES
+        left, right = fig.axes
+        q_y, d_y = _rows_of(right, q_tokens), _rows_of(right, d_tokens)
+        picked = [line for line in right.lines if line.get_color() == PICKED and len(line.get_xdata()) == 2]
+        drawn = sorted((q_y.index(line.get_ydata()[0]), d_y.index(line.get_ydata()[1])) for line in picked)
+        assert drawn == list(enumerate(sim.argmax(dim=1).tolist()))  # one line per query token, to its argmax
+        bottom = " ".join(t.get_text() for t in right.texts)
+        assert f"= {sim.max(dim=1).values.sum():.2f}" in bottom  # MaxSim: the maxima summed
+        assert f"= {pooled:.2f}" in " ".join(t.get_text() for t in left.texts)
+        assert not any(line.get_color() == PICKED for line in left.lines)  # nothing is picked in one vector
+    finally:
+        plt.close(fig)
+
+
+@pytest.mark.parametrize(("sim", "pooled", "n_q", "n_d", "says"), [
+    (torch.zeros(2, 3), 0.5, 3, 3, "query tokens"),
+    (torch.zeros(2, 3), 0.5, 2, 4, "document tokens"),
+    (torch.zeros(0, 3), 0.5, 0, 3, "non-empty"),
+    (torch.full((2, 3), 2.0), 0.5, 2, 3, "between -1 and 1"),
+    (torch.zeros(2, 3), float("nan"), 2, 3, "finite"),
+    (torch.zeros(2, 30), 0.5, 2, 30, "similarity_heatmap"),
+])
+def test_pooled_vs_maxsim_refuses_what_it_cannot_draw(sim, pooled, n_q, n_d, says):
+    with pytest.raises(ValueError, match=says):
+        pooled_vs_maxsim(sim, pooled, [f"q{i}" for i in range(n_q)], [f"d{j}" for j in range(n_d)])
 
 
 # ------------------------------------------------------------------------------------- costs

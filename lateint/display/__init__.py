@@ -3,7 +3,8 @@
 - :mod:`~lateint.display.plots`: projector-readable matplotlib charts several lessons share
   (one colour and label per method). A plot of one lesson helper's result lives beside that
   helper in :mod:`lateint.lessons` and draws with these colours and labels: one rule.
-- :mod:`~lateint.display.diagrams`: explanatory diagrams drawn with matplotlib (the interaction spectrum).
+- :mod:`~lateint.display.diagrams`: explanatory diagrams drawn with matplotlib (one pooled vector
+  against token vectors matched by MaxSim; the interaction spectrum).
 - :mod:`~lateint.display.tables`: stable text tables (fixed digits, for nbval).
 - :mod:`~lateint.display.highlight`: which document tokens a query's tokens matched, as HTML.
 - :mod:`~lateint.display.widgets`: the ipywidgets query stepper of lesson 02.

@@ -154,9 +154,12 @@ def format_footprint(table: Mapping[str, Mapping[str, float]]) -> str:
 
 def candidate_sweep(
     ds, docs: Mapping[str, object], queries: Mapping[str, object], candidates: Sequence[int], k: int = 10,
-    repeats: int = 1,
+    repeats: int = 1, show_progress: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Pooled candidates + MaxSim re-ranking for each ``k'`` in ``candidates``, against exhaustive MaxSim.
+
+    ``show_progress``: a progress bar over the runs (exhaustive, then each ``k'``); it updates between the
+    timed searches, never inside one.
 
     Returns:
         ``{"exhaustive" or "k'=...": {"recall@10 vs exhaustive", "ndcg@10", "seconds", "speed-up"}}``:
@@ -170,13 +173,16 @@ def candidate_sweep(
         return {"recall@10 vs exhaustive": found_share(hits, full), "ndcg@10": ndcg_of_hits(ds, hits),
                 "seconds": seconds, "speed-up": t_full / seconds}
 
-    t_full, full = best_of(lambda: index.search(queries["tokens"], k=k), repeats)
-    table = {"exhaustive": row(full, t_full)}
-    for c in candidates:
-        seconds, hits = best_of(
-            lambda c=c: two_stage_search(pooled, index, queries["pooled"], queries["tokens"], k, c), repeats
-        )
-        table[f"k'={c}"] = row(hits, seconds)
+    with tqdm(total=1 + len(candidates), desc="candidate sweep", unit="run", disable=not show_progress) as bar:
+        t_full, full = best_of(lambda: index.search(queries["tokens"], k=k), repeats)
+        table = {"exhaustive": row(full, t_full)}
+        bar.update()
+        for c in candidates:
+            seconds, hits = best_of(
+                lambda c=c: two_stage_search(pooled, index, queries["pooled"], queries["tokens"], k, c), repeats
+            )
+            table[f"k'={c}"] = row(hits, seconds)
+            bar.update()
     return table
 
 

@@ -51,20 +51,23 @@ def chunk_label(size: int) -> str:
 SENTENCES = f"sentence chunks (<= {SENTENCE_TOKENS} tokens)"
 
 
-def token_counts(encoder, texts: Sequence[str], batch: int = 256) -> list[int]:
+def token_counts(encoder, texts: Sequence[str], batch: int = 256, show_progress: bool = False) -> list[int]:
     """:meth:`Encoder.token_counts` of ``texts``, ``batch`` texts at a time (a whole corpus at once holds every
-    text's tokens and offsets in memory together: hundreds of MB for SciFact)."""
+    text's tokens and offsets in memory together: hundreds of MB for SciFact); ``show_progress``: a progress bar
+    over the batches (a whole corpus takes seconds)."""
     texts = list(texts)
-    return [c for s in range(0, len(texts), batch) for c in encoder.token_counts(texts[s : s + batch])]
+    starts = tqdm(range(0, len(texts), batch), desc="counting tokens", unit="batch", disable=not show_progress)
+    return [c for s in starts for c in encoder.token_counts(texts[s : s + batch])]
 
 
-def truncation_fact(encoder, texts: Sequence[str]) -> dict[str, float]:
-    """How the document window cuts ``texts``: counts from :meth:`Encoder.token_counts` (special tokens included).
+def truncation_fact(encoder, texts: Sequence[str], show_progress: bool = False) -> dict[str, float]:
+    """How the document window cuts ``texts``: counts from :meth:`Encoder.token_counts` (special tokens included;
+    ``show_progress``: a progress bar while counting, as in :func:`token_counts`).
 
     Returns ``{"documents", "longer", "share longer", "median tokens", "over 512", "share over 512",
     "tokens lost"}`` where ``"tokens lost"`` is the share of all tokens the window never sees.
     """
-    counts = token_counts(encoder, texts)
+    counts = token_counts(encoder, texts, show_progress=show_progress)
     limit = encoder.format.doc_length
     longer = [c for c in counts if c > limit]
     return {

@@ -166,6 +166,7 @@ def needle_experiment(
     distractors: Mapping[str, str] | None = None,
     position: str | float = "middle",
     cache: bool = True,
+    show_progress: bool | None = None,
 ) -> NeedleResult:
     """Score the needle document pooled and by MaxSim as its filler grows.
 
@@ -180,6 +181,8 @@ def needle_experiment(
             (default: :func:`default_distractors`).
         position: where the needle sits, as in :func:`lateint.lessons.demo.needle_haystack`.
         cache: use the on-disk embedding cache.
+        show_progress: progress bars while encoding (none for what the cache already holds; default: only
+            for 1,000+ texts, as :func:`lateint.comparison.encode_corpus`).
     """
     n_filler, seeds = list(n_filler), list(seeds)
     if not n_filler or not seeds:
@@ -193,8 +196,9 @@ def needle_experiment(
 
     has_filler = [e != "" for e in empty]
     others = list(distractors.values())
-    docs = encode_corpus(encoder, texts + [e for e, ok in zip(empty, has_filler) if ok] + others, "documents", cache)
-    q = encode_corpus(encoder, [query], "queries", cache)
+    docs = encode_corpus(encoder, texts + [e for e, ok in zip(empty, has_filler) if ok] + others, "documents", cache,
+                         show_progress=show_progress)
+    q = encode_corpus(encoder, [query], "queries", cache, show_progress=show_progress)
     n_needle, n_empty = len(texts), sum(has_filler)
 
     q_tokens = q["tokens"][0]
