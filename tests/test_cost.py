@@ -10,6 +10,7 @@ from lateint.lessons.compress import Compression  # noqa: E402
 from lateint.lessons.cost import (  # noqa: E402
     FULL,
     POOLED,
+    bf16_lever,
     candidate_sweep,
     footprint,
     format_footprint,
@@ -146,3 +147,30 @@ def test_long_doc_footprint_rows_relative_to_maxsim_over_whole_documents():
     assert chunks["bytes/doc"] == 5 * 384 * 4 and chunks["x pooled bytes"] == 5 and chunks["docs/s"] == 2
     assert chunks["of MaxSim"] == pytest.approx(chunks["ndcg@10"]) and chunks["ndcg@10"] < 1  # MaxSim is perfect here
     assert "chunks of 64 tokens" in format_footprint(table)
+
+
+def test_bf16_lever_measures_bf16_against_float32_on_the_same_texts(encoder):
+    from lateint import load_encoder
+    from lateint.comparison import encode_corpus
+
+    topics = ["volcanoes erupt when magma rises", "bees pollinate flowering plants", "tides follow the moon",
+              "vaccines train the immune system", "glaciers carve valleys over millennia", "rust is iron oxide",
+              "comets grow tails near the sun", "coral bleaches in warm water", "owls hunt by sound at night",
+              "salt lowers the freezing point", "lightning heats the air", "yeast ferments sugar",
+              "moss grows on damp stone", "sound travels faster in water"]  # 14 documents: a top 10 that can lose one
+    ds = BeirDataset(
+        name="lever",
+        corpus={f"d{i}": {"title": "", "text": f"{t.capitalize()}; scientists have measured it for a century. " * 3}
+                for i, t in enumerate(topics)},
+        queries={f"q{i}": f"why {t}?" for i, t in enumerate(topics[:4])},
+        qrels={f"q{i}": {f"d{i}": 1} for i in range(4)},
+    )
+    docs = encode_corpus(encoder, ds.doc_texts, "documents", cache=False)
+    queries = encode_corpus(encoder, ds.query_texts, "queries", cache=False)
+    same = bf16_lever(encoder, encoder, ds, docs, queries, sample=3)  # float32 against itself: nothing moves
+    assert same["largest change per query token"] < 1e-5 and same["top-10 kept"] == 1.0
+    assert same["ndcg@10 bf16"] == same["ndcg@10 float32"]
+    half = bf16_lever(encoder, load_encoder(dtype=torch.bfloat16), ds, docs, queries, sample=3)
+    assert 0 < half["largest change per query token"] < 0.01  # the bound maxsim_scores' docstring states
+    assert half["top-10 kept"] >= 0.9 and half["ndcg@10 float32"] == 1.0
+    assert half["speed-up"] == pytest.approx(half["docs/s bf16"] / half["docs/s float32"])

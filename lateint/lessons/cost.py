@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from ..display.tables import format_table
 from ..metrics import evaluate, evaluate_scores
-from ..index import MaxSimIndex, PooledIndex
+from ..index import MaxSimIndex, PooledIndex, maxsim_scores
 from ..rerank import two_stage_search
 from .compress import Compression, compress_each
 
@@ -40,6 +40,7 @@ __all__ = [
     "format_footprint",
     "long_doc_footprint",
     "candidate_sweep",
+    "bf16_lever",
     "plot_footprint",
     "plot_candidates",
 ]
@@ -184,6 +185,39 @@ def candidate_sweep(
             table[f"k'={c}"] = row(hits, seconds)
             bar.update()
     return table
+
+
+def bf16_lever(encoder, encoder_bf16, ds, docs: Mapping[str, object], queries: Mapping[str, object],
+               sample: int = 48) -> dict[str, float]:
+    """What encoding in bfloat16 changes on ``ds``, against the float32 ``encoder``'s MaxSim.
+
+    ``encoder_bf16`` is the same model loaded with ``dtype=torch.bfloat16`` (its outputs come back as float32).
+    The float32 side is ``docs`` and ``queries`` as :func:`~lateint.comparison.encode_corpus` gives them
+    (``{"tokens": [(L_i, dim)]}``); the bf16 side is encoded here, fresh (never from the cache). Speed: the
+    first ``sample`` documents encoded by each encoder, the faster of two runs. Returns:
+
+    - ``"docs/s float32"``, ``"docs/s bf16"``, ``"speed-up"``: documents per second, and their ratio;
+    - ``"largest change per query token"``: the largest ``|bf16 score - float32 score| / query tokens`` over
+      every query-document pair (MaxSim sums one best match per query token, so this is the most one
+      token's best match moved; the docstring of :func:`~lateint.index.maxsim_scores` bounds it at ~0.01);
+    - ``"top-10 kept"``: the share of float32's top-10 documents that bf16's top 10 also holds;
+    - ``"ndcg@10 float32"``, ``"ndcg@10 bf16"``: on ``ds``'s judgements.
+    """
+    texts = ds.doc_texts[:sample]
+    rates = {}
+    for label, enc in (("float32", encoder), ("bf16", encoder_bf16)):
+        seconds, _ = best_of(lambda enc=enc: enc.encode_documents(texts), repeats=2)
+        rates[label] = len(texts) / seconds
+    q_tokens = queries["tokens"]
+    full = maxsim_scores(q_tokens, docs["tokens"])
+    half = maxsim_scores(encoder_bf16.encode_queries(ds.query_texts), encoder_bf16.encode_documents(ds.doc_texts))
+    lengths = torch.tensor([len(q) for q in q_tokens], dtype=torch.float32).unsqueeze(1)
+    k = min(10, full.shape[1])
+    top = lambda scores: [[(str(i), 0.0) for i in row.tolist()] for row in scores.topk(k, dim=1).indices]  # noqa: E731
+    return {"docs/s float32": rates["float32"], "docs/s bf16": rates["bf16"], "speed-up": rates["bf16"] / rates["float32"],
+            "largest change per query token": float(((half - full).abs() / lengths).max()),
+            "top-10 kept": found_share(top(half), top(full)),
+            "ndcg@10 float32": ndcg_at_10(ds, full), "ndcg@10 bf16": ndcg_at_10(ds, half)}
 
 
 def plot_footprint(table: Mapping[str, Mapping[str, float]], budget: float | None = 4.0, title: str = "", ax=None):
