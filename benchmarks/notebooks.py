@@ -3,6 +3,7 @@
     python benchmarks/notebooks.py                                # every notebooks/*.ipynb and notebooks/*/*.ipynb
     python benchmarks/notebooks.py notebooks/05_cost_and_speed.ipynb
     python benchmarks/notebooks.py --write-readme                 # also update benchmarks/README.md
+    python benchmarks/notebooks.py --write-readme --write-notebooks   # and each lesson's "Run time" line
 
 Each notebook runs top to bottom with ``jupyter nbconvert --execute`` in a fresh
 kernel, as a learner on Binder would: an empty embedding cache (``LATEINT_CACHE``
@@ -18,8 +19,10 @@ Goals: each notebook within 3 minutes and 1.5 GB, the whole course within 10 min
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -30,6 +33,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import report, table  # noqa: E402
+
+from lateint.cpu import cpu_features  # noqa: E402
+from lateint.files import write_atomically  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_SECONDS, NOTEBOOK_BYTES, COURSE_SECONDS = 180, 1.5e9, 600
@@ -101,12 +107,42 @@ def _wait_for(proc: psutil.Popen) -> int:
     return peak
 
 
+BUDGET_LINK = "([the course's time and memory budget](../benchmarks/README.md#the-courses-time-and-memory-budget))"
+_RUN_TIME = re.compile(r"\*\*Run time:\*\*.*?(?=\n\n|\Z)", re.DOTALL)  # the sentence, to the paragraph's end
+
+
+def run_time_line(result: dict, where: str, day: str) -> str:
+    """The lesson's ``**Run time:**`` sentence for one measurement (``result`` of :func:`run_cold`)."""
+    return (f"**Run time:** {result['seconds']:.0f} s cold (fresh kernel, empty embedding cache) on {where}, "
+            f"{result['peak'] / 2**20:,.0f} MiB at most, as measured by `benchmarks/notebooks.py` on {day} {BUDGET_LINK}.")
+
+
+def write_run_time(notebook: Path, line: str) -> bool:
+    """Put ``line`` in place of the notebook's ``**Run time:**`` paragraph (a markdown cell), keeping what
+    follows the budget's link in it; nothing else changes. Returns False where the notebook has none."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        found = _RUN_TIME.search(cell.source) if cell.cell_type == "markdown" else None
+        if found:
+            rest = found.group(0).split(BUDGET_LINK, 1)[1] if BUDGET_LINK in found.group(0) else "."
+            cell.source = cell.source[: found.start()] + line[:-1] + (rest if rest.strip(" .") else ".") \
+                + cell.source[found.end():]
+            write_atomically(notebook, lambda tmp: nbformat.write(nb, str(tmp)))
+            return True
+    return False
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook of the course")
     p.add_argument("--timeout", type=int, default=900, help="seconds per cell before nbconvert gives up")
     p.add_argument("--write-readme", action="store_true", help="put the table into benchmarks/README.md")
+    p.add_argument("--write-notebooks", action="store_true",
+                   help="put each lesson's measurement into its **Run time:** line (lessons that ran ok)")
     args = p.parse_args(argv)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     notebooks = [n.resolve() for n in args.notebooks] or find_notebooks()
     if not notebooks:
         raise SystemExit(f"No notebooks found under {ROOT / 'notebooks'}.")
@@ -136,6 +172,16 @@ def main(argv: list[str] | None = None) -> list[dict]:
             f"({NOTEBOOK_BYTES / 2**20:,.0f} MiB), the whole course ≤ {COURSE_SECONDS} s. "
             "Cold: empty embedding cache, fresh kernel, HF_HUB_OFFLINE=1.")
     report("notebooks", f"{note}\n\n{body}", args.write_readme)
+    if args.write_notebooks:
+        cpu = cpu_features()
+        busy = max(load, os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"))
+        where = (f"a {os.cpu_count()}-core CPU ({cpu.model.split(' @ ')[0]}, {cpu.kind.upper()}; load average "
+                 f"{busy:.1f} while it ran)")
+        day = datetime.date.today().isoformat()
+        for r in results:
+            path = ROOT / r["notebook"]
+            if r["ok"] and path.parent.name == "notebooks" and write_run_time(path, run_time_line(r, where, day)):
+                print(f"{r['notebook']}: Run time line updated")
     return results
 
 
