@@ -91,7 +91,7 @@ def test_token_shares_count_document_tokens(raw):
     assert sum(shares.values()) == pytest.approx(1) and shares["special"] == pytest.approx(6 / len(kinds))
 
 
-def test_mean_norms_and_variants(raw):
+def test_mean_norms_and_variants(raw, capsys):
     norms = mean_norms(raw)
     assert set(norms) == {"special", "punctuation", "word"} and all(n > 1 for n in norms.values())
     assert mean_norms(raw.normalised_copy())["word"] == pytest.approx(1.0)
@@ -99,5 +99,8 @@ def test_mean_norms_and_variants(raw):
     assert list(table) == ["normalised", "raw", "skiplist", "skiplist + [CLS]/[SEP]"]
     assert table["normalised"] == pytest.approx(maxsim_quality(tiny_dataset(), raw.normalised_copy(), ["ndcg@10"]))
     assert table["raw"] == pytest.approx(maxsim_quality(tiny_dataset(), raw, ["ndcg@10"]))
+    assert "settings" not in capsys.readouterr().err
+    assert variants(tiny_dataset(), raw, ["ndcg@10"], show_progress=True) == table  # the bar changes nothing
+    assert "settings: 100%" in (bar := capsys.readouterr().err) and "4/4" in bar  # one step per setting
     with pytest.raises(ValueError, match="raw vectors"):
         variants(tiny_dataset(), raw.normalised_copy())

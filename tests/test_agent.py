@@ -142,10 +142,14 @@ def test_feedback_reformulates_with_the_best_text_and_new_only_skips_seen_docume
     assert once.calls == 1 and [s.query for s in once.steps] == [once.question]
 
 
-def test_agent_beats_one_shot_bm25_on_the_multihop_set():
+def test_agent_beats_one_shot_bm25_on_the_multihop_set(capsys):
     ds = multihop_dataset()
     search = searcher("bm25", ds.doc_ids, ds.doc_texts)
     run, traces = agent_run(ds, search, k=1)
+    assert "questions" not in capsys.readouterr().err
+    shown, shown_traces = agent_run(ds, search, k=1, show_progress=True)  # a bar over the questions, nothing else changed
+    assert shown == run and [t.retrieved for t in shown_traces] == [t.retrieved for t in traces]
+    assert "questions: 100%" in (bar := capsys.readouterr().err) and "20/20" in bar
     assert len(traces) == 20 and all(len(t.steps) == 2 for t in traces)
     for qid, trace in zip(ds.query_ids, traces):
         assert list(run[qid]) == trace.retrieved  # the run keeps the order of retrieval

@@ -67,6 +67,17 @@ def test_compare_sets_keys_and_errors():
         compare_sets({"tiny": TINY}, methods=("maxsim",))
 
 
+def test_compare_sets_shows_progress_over_sets_and_methods_without_changing_the_rows(capsys):
+    sets = {"tiny": TINY, "hop": multihop_dataset()}
+    timeless = lambda out: {key: {m: v for m, v in row.items() if m != "ms"} for key, row in out.items()}  # noqa: E731
+    quiet = compare_sets(sets, methods=("bm25",))
+    assert "sets and methods" not in capsys.readouterr().err
+    shown = compare_sets(sets, methods=("bm25",), show_progress=True)
+    bar = capsys.readouterr().err
+    assert "sets and methods: 100%" in bar and "2/2" in bar  # one step per (set, method) pair
+    assert timeless(shown) == timeless(quiet)
+
+
 def test_pivot_puts_methods_side_by_side():
     results = {("s", "bm25", "a"): {"all found": 1.0, "searches": 2, "docs": 2, "decomposed": 1.0, "ms": 3.0},
                ("s", "maxsim", "a"): {"all found": 0.5, "searches": 1, "docs": 1, "decomposed": 0.0, "ms": 9.0}}

@@ -241,12 +241,15 @@ def write_beir(root: Path, seed: int = 0) -> Path:
 
 
 @pytest.mark.slow
-def test_a_beir_folder_gets_its_judged_queries_beside_the_probes(tmp_path, encoder):
+def test_a_beir_folder_gets_its_judged_queries_beside_the_probes(tmp_path, encoder, capsys):
     from lateint.audit import render_report, run_audit, verdict
 
     docs = read_folder(write_beir(tmp_path / "beir"), progress=False)
     assert docs.kind == "BEIR" and docs.judged is not None and len(docs.judged.queries) == 8
-    audit = run_audit(encoder, docs, n_probes=20, cache=None, k=3)
+    audit = run_audit(encoder, docs, n_probes=20, cache=None, k=3, show_progress=True)
+    bars = capsys.readouterr().err  # a bar over the strategies of each measurement: probes, timing, judged queries
+    for name in ("beir probes: strategies: 100%", "timing: strategies: 100%", "beir: strategies: 100%"):
+        assert name in bars, bars
     assert audit.k == 3 and len(audit.probes) == 20
     judged = audit.judged
     assert set(judged) == set(audit.strategies)
@@ -266,6 +269,14 @@ def test_a_beir_folder_gets_its_judged_queries_beside_the_probes(tmp_path, encod
     assert "0.000 wide" not in sure
     page = render_report(audit, encoder)
     assert "Your judged queries" in page and "nDCG@10" in page and "8 judged queries" in page
+    capsys.readouterr()
+    assert render_report(audit, encoder, show_progress=True) == page  # the bar changes nothing in the report
+    assert "examples: pooled, first window" in capsys.readouterr().err
+    # the bar changes no measurement either (the seconds aside: encoding is timed afresh)
+    quiet = run_audit(encoder, docs, n_probes=20, cache=None, k=3)
+    assert (quiet.probes, quiet.ranks, quiet.recall, quiet.deltas) == (audit.probes, audit.ranks, audit.recall, audit.deltas)
+    assert {s: {m: v for m, v in row.items() if m != "docs/s"} for s, row in quiet.judged.items()} == \
+        {s: {m: v for m, v in row.items() if m != "docs/s"} for s, row in audit.judged.items()}
 
 
 @pytest.mark.slow

@@ -149,7 +149,7 @@ def test_long_doc_footprint_rows_relative_to_maxsim_over_whole_documents():
     assert "chunks of 64 tokens" in format_footprint(table)
 
 
-def test_bf16_lever_measures_bf16_against_float32_on_the_same_texts(encoder):
+def test_bf16_lever_measures_bf16_against_float32_on_the_same_texts(encoder, capsys):
     from lateint import load_encoder
     from lateint.comparison import encode_corpus
 
@@ -170,6 +170,11 @@ def test_bf16_lever_measures_bf16_against_float32_on_the_same_texts(encoder):
     same = bf16_lever(encoder, encoder, ds, docs, queries, sample=3)  # float32 against itself: nothing moves
     assert same["largest change per query token"] < 1e-5 and same["top-10 kept"] == 1.0
     assert same["ndcg@10 bf16"] == same["ndcg@10 float32"]
+    assert "bf16 lever" not in capsys.readouterr().err
+    shown = bf16_lever(encoder, encoder, ds, docs, queries, sample=3, show_progress=True)
+    assert "bf16 lever: 100%" in (bar := capsys.readouterr().err) and "3/3" in bar  # two timings, then the slice
+    timeless = lambda r: {m: v for m, v in r.items() if not m.startswith("docs/s") and m != "speed-up"}  # noqa: E731
+    assert timeless(shown) == timeless(same)
     half = bf16_lever(encoder, load_encoder(dtype=torch.bfloat16), ds, docs, queries, sample=3)
     assert 0 < half["largest change per query token"] < 0.01  # the bound maxsim_scores' docstring states
     assert half["top-10 kept"] >= 0.9 and half["ndcg@10 float32"] == 1.0

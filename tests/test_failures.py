@@ -164,6 +164,20 @@ def test_probe_outcomes_and_sweeps_with_bm25():
     assert recall == {"bm25": [1.0, 1.0]}  # each queried like is a unique word
 
 
+def test_sweeps_show_progress_over_their_steps_without_changing_the_counts(capsys):
+    from lateint.lessons.failures import attribute_sweep, filler_sweep
+
+    quiet = filler_sweep(identifier_probe, None, fillers=(0, 3), methods=("bm25",))
+    assert "identifier probe" not in capsys.readouterr().err
+    assert filler_sweep(identifier_probe, None, fillers=(0, 3), methods=("bm25",), show_progress=True) == quiet
+    bar = capsys.readouterr().err
+    assert "identifier probe: 100%" in bar and "2/2" in bar  # one step per filler count
+    quiet = attribute_sweep(_tiny_limit(), None, n_others=(0, 3, 5), k=1, methods=("bm25",))
+    assert attribute_sweep(_tiny_limit(), None, n_others=(0, 3, 5), k=1, methods=("bm25",), show_progress=True) == quiet
+    bar = capsys.readouterr().err
+    assert "longer profiles: 100%" in bar and "3/3" in bar  # one step per profile length
+
+
 @pytest.mark.filterwarnings("ignore:.*-token limit")  # the tiny checkpoint's queries hold 12 tokens
 def test_probe_outcomes_dense_agree_with_pair_outcomes(stanford_ckpt, tmp_path, monkeypatch):
     from lateint import load_encoder

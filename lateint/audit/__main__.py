@@ -50,11 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     encoder = load_encoder(a.model)
     try:
         audit = run_audit(encoder, docs, n_probes=a.probes, k=a.k, seed=a.seed, corpus_size=a.corpus_size,
-                          chunk_size=a.chunk_size, cache=None if a.no_cache else (a.cache or True), max_tokens=a.max_tokens)
+                          chunk_size=a.chunk_size, cache=None if a.no_cache else (a.cache or True), max_tokens=a.max_tokens,
+                          show_progress=True)
     except ValueError as e:
         print(f"lateint.audit: {e}", file=sys.stderr)
         return 2
-    write_report(a.out, audit, encoder)
+    write_report(a.out, audit, encoder, show_progress=True)
     v = verdict(audit)
     print(f"{v['choice']}\n{v['sure']}\nreport: {a.out} ({time.perf_counter() - start:.0f} s)")
     return 0

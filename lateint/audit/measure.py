@@ -144,6 +144,7 @@ def run_audit(
     max_tokens: int = 400_000,
     judged_queries: int = 200,
     timing_docs: int = 16,
+    show_progress: bool = False,
 ) -> Audit:
     """Probe, score, cost and (with qrels) evaluate ``docs``; see the module docstring.
 
@@ -158,6 +159,8 @@ def run_audit(
             take ``dim * 4`` bytes per token, twice); documents beyond it are left out and counted.
         judged_queries: most judged queries of a BEIR folder evaluated.
         timing_docs: documents encoded fresh (no cache) to time each strategy.
+        show_progress: a progress bar over the strategies of each measurement (the probes, the timing
+            documents, the judged queries), as in :func:`~lateint.lessons.long_docs.measure_strategies`.
     """
     start = time.perf_counter()
     window = default_window(encoder)
@@ -173,7 +176,7 @@ def run_audit(
     pds = probe_dataset(ids, texts, probes, name=f"{docs.folder.name} probes")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the first window cuts long documents: that is what is measured
-        measured = measure_strategies(encoder, pds, chunk_sizes=(chunk_size,), cache=cache)
+        measured = measure_strategies(encoder, pds, chunk_sizes=(chunk_size,), cache=cache, show_progress=show_progress)
     chunks = chunk_label(chunk_size)
     runs = {s: run_from_scores(m.scores, pds.query_ids, pds.doc_ids, k=DEPTH) for s, m in measured.items()}
     runs[FUSED] = rrf([runs[BM25_WHOLE], runs[chunks]])
@@ -183,10 +186,11 @@ def run_audit(
     for s, r in runs.items():
         p = paired(runs[MAXSIM_WHOLE], r, pds.qrels, f"recall@{k}", seed=seed)
         deltas[s] = (p.mean_delta, *p.ci)
-    cost = _cost(encoder, ids, texts, measured, chunk_size, timing_docs, corpus_size or docs.n_listed)
+    cost = _cost(encoder, ids, texts, measured, chunk_size, timing_docs, corpus_size or docs.n_listed, show_progress)
     judged, judged_name = None, ""
     if docs.judged is not None:
-        judged, judged_name = _judged(encoder, docs.judged, judged_queries, len(ids), chunk_size, cache, seed)
+        judged, judged_name = _judged(encoder, docs.judged, judged_queries, len(ids), chunk_size, cache, seed,
+                                      show_progress)
     return Audit(
         folder=str(docs.folder), kind=docs.kind, k=k, seed=seed, n_docs=len(ids), n_listed=docs.n_listed,
         corpus_size=corpus_size or docs.n_listed, skipped=docs.skipped, left_out=left_out, window=window,
@@ -197,7 +201,8 @@ def run_audit(
     )
 
 
-def _cost(encoder, ids, texts, measured: dict[str, Measured], chunk_size: int, n: int, corpus_size: int) -> dict:
+def _cost(encoder, ids, texts, measured: dict[str, Measured], chunk_size: int, n: int, corpus_size: int,
+          show_progress: bool = False) -> dict:
     """Per strategy: vectors and bytes per document (the whole sample), seconds per document (``n`` documents
     spread over the lengths, encoded fresh), and both extrapolated to ``corpus_size`` documents."""
     keep = set(sample_by_size(dict(zip(ids, map(len, texts))), n, seed=1))
@@ -206,7 +211,7 @@ def _cost(encoder, ids, texts, measured: dict[str, Measured], chunk_size: int, n
                        queries={"q": "timing"}, qrels={"q": {rows[0][0]: 1}}, split="timing")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        timed = measure_strategies(encoder, tiny, chunk_sizes=(chunk_size,), cache=None)
+        timed = measure_strategies(encoder, tiny, chunk_sizes=(chunk_size,), cache=None, show_progress=show_progress)
     start = time.perf_counter()
     from ..bm25 import BM25
 
@@ -227,7 +232,8 @@ def _cost(encoder, ids, texts, measured: dict[str, Measured], chunk_size: int, n
     return out
 
 
-def _judged(encoder, ds: BeirDataset, n_queries: int, n_docs: int, chunk_size: int, cache, seed: int):
+def _judged(encoder, ds: BeirDataset, n_queries: int, n_docs: int, chunk_size: int, cache, seed: int,
+            show_progress: bool = False):
     """nDCG@10 and Recall@100 of every strategy on the judged queries (a slice: ``n_queries`` queries, their
     judged documents and as many others as the probes searched), with the fused run beside them."""
     judged_docs = {d for j in ds.qrels.values() for d in j}
@@ -237,7 +243,7 @@ def _judged(encoder, ds: BeirDataset, n_queries: int, n_docs: int, chunk_size: i
         ds = subsample(ds, q, min(n_docs, others), seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        measured = measure_strategies(encoder, ds, chunk_sizes=(chunk_size,), cache=cache)
+        measured = measure_strategies(encoder, ds, chunk_sizes=(chunk_size,), cache=cache, show_progress=show_progress)
     table = strategy_table(ds, measured)
     runs = {s: run_from_scores(m.scores, ds.query_ids, ds.doc_ids, k=DEPTH) for s, m in measured.items()}
     fused = rrf([runs[BM25_WHOLE], runs[chunk_label(chunk_size)]])

@@ -12,6 +12,8 @@ import io
 import json
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from ..display.highlight import render_tokens, token_strengths
 from ..files import write_atomically
 from ..lessons.long_docs import MAXSIM_WHOLE, POOLED_CUT
@@ -124,23 +126,25 @@ def _highlighted(encoder, probe: Probe, doc_text: str, radius: int = 45) -> str:
     return f"{'&hellip; ' if a > 1 else ''}{body}{' &hellip;' if b < len(tokens) - 1 else ''} <span class=muted>({where})</span>"
 
 
-def examples_html(audit: Audit, encoder, strategy: str, n: int = 3) -> str:
+def examples_html(audit: Audit, encoder, strategy: str, n: int = 3, show_progress: bool = False) -> str:
     """HTML: how many probes ``strategy`` loses that MaxSim over whole documents finds (and the reverse), and
-    ``n`` of each, the document's tokens coloured by what MaxSim matched (:func:`lateint.display.highlight.render_tokens`)."""
+    ``n`` of each, the document's tokens coloured by what MaxSim matched (:func:`lateint.display.highlight.render_tokens`).
+    ``show_progress``: a progress bar over the examples (each encodes its whole document)."""
     lost, found = audit.lost_and_found(strategy)
     texts = dict(zip(audit.probe_ds.doc_ids, audit.probe_ds.doc_texts))
     out = [f"<h3>{html.escape(strategy)} against MaxSim over whole documents</h3>",
            f"<p>{len(lost)} probes lost by {html.escape(strategy)} and found by MaxSim; {len(found)} the reverse "
            f"(of {len(audit.probes)}, at k = {audit.k}).</p>"]
-    for label, group in (("lost by " + strategy + ", found by MaxSim", lost), ("found by " + strategy + ", lost by MaxSim", found)):
-        for p in group[:n]:
-            rank = lambda s: audit.ranks[s][p.id] or f">{DEPTH}"  # noqa: E731
-            out.append(
-                f"<div class=example><b>{html.escape(label)}</b> &middot; document <code>{html.escape(p.doc)}</code> "
-                f"({p.doc_tokens} tokens, sentence at token {p.token_start}: {html.escape(p.position)}) &middot; rank "
-                f"{rank(strategy)} under {html.escape(strategy)}, {rank(MAXSIM_WHOLE)} under MaxSim<br>"
-                f"<b>probe</b>: {html.escape(p.sentence)}<br><b>what MaxSim matched in the document</b> "
-                f"(colour = similarity of the best query-token match): {_highlighted(encoder, p, texts[p.doc])}</div>")
+    groups = (("lost by " + strategy + ", found by MaxSim", lost), ("found by " + strategy + ", lost by MaxSim", found))
+    examples = [(label, p) for label, group in groups for p in group[:n]]
+    for label, p in tqdm(examples, desc=f"examples: {strategy}", unit="example", disable=not show_progress):
+        rank = lambda s: audit.ranks[s][p.id] or f">{DEPTH}"  # noqa: E731
+        out.append(
+            f"<div class=example><b>{html.escape(label)}</b> &middot; document <code>{html.escape(p.doc)}</code> "
+            f"({p.doc_tokens} tokens, sentence at token {p.token_start}: {html.escape(p.position)}) &middot; rank "
+            f"{rank(strategy)} under {html.escape(strategy)}, {rank(MAXSIM_WHOLE)} under MaxSim<br>"
+            f"<b>probe</b>: {html.escape(p.sentence)}<br><b>what MaxSim matched in the document</b> "
+            f"(colour = similarity of the best query-token match): {_highlighted(encoder, p, texts[p.doc])}</div>")
     return "\n".join(out)
 
 
@@ -172,8 +176,8 @@ def _judged_table(audit: Audit) -> str:
             "(paired bootstrap 95 %)</th></tr>" + rows + "</table>")
 
 
-def render_report(audit: Audit, encoder, examples: int = 3) -> str:
-    """The report's HTML (see the module docstring)."""
+def render_report(audit: Audit, encoder, examples: int = 3, show_progress: bool = False) -> str:
+    """The report's HTML (see the module docstring); ``show_progress``: a progress bar over each strategy's examples."""
     v = verdict(audit)
     k = audit.k
     overall = "".join(
@@ -215,7 +219,7 @@ def render_report(audit: Audit, encoder, examples: int = 3) -> str:
         f"<h3>By position in the document</h3>{_figure(audit, POSITION_BINS, f'Recall@{k} by where the probe sentence sits')}"
         f"{_recall_table(audit, POSITION_BINS)}",
         "<h2>Probes one strategy loses and the other finds</h2>",
-        *[examples_html(audit, encoder, s, examples) for s in shown],
+        *[examples_html(audit, encoder, s, examples, show_progress) for s in shown],
         f"<h2>Cost at {audit.corpus_size:,} documents</h2>",
         f"<p>Vectors per document measured on the {audit.n_docs:,} documents; encoding time on a sample of them, "
         "encoded fresh on this machine (CPU), extrapolated linearly. Qdrant RAM: lesson 08's settings &mdash; token "
@@ -258,7 +262,8 @@ def read_figures(path: str | Path) -> dict:
     return json.loads(text[start : text.index("</script>", start)])
 
 
-def write_report(path: str | Path, audit: Audit, encoder, examples: int = 3) -> Path:
-    """Render the report and write it to ``path`` atomically; returns ``path``."""
-    text = render_report(audit, encoder, examples)
+def write_report(path: str | Path, audit: Audit, encoder, examples: int = 3, show_progress: bool = False) -> Path:
+    """Render the report and write it to ``path`` atomically; returns ``path``. ``show_progress``: as in
+    :func:`render_report`."""
+    text = render_report(audit, encoder, examples, show_progress)
     return write_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

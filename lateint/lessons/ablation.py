@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+from tqdm.auto import tqdm
 
 from ..cache import encode
 from ..metrics import evaluate_scores
@@ -171,7 +172,8 @@ def mean_norms(tv: TokenVectors) -> dict[str, float]:
     return out
 
 
-def variants(ds, raw: TokenVectors, metrics: Sequence[str] = ("recall@2", "ndcg@10")) -> dict[str, dict[str, float]]:
+def variants(ds, raw: TokenVectors, metrics: Sequence[str] = ("recall@2", "ndcg@10"),
+             show_progress: bool = False) -> dict[str, dict[str, float]]:
     """MaxSim quality on ``ds`` under four settings of one encoding: ``{variant: {metric: value}}``.
 
     Args:
@@ -183,7 +185,7 @@ def variants(ds, raw: TokenVectors, metrics: Sequence[str] = ("recall@2", "ndcg@
     - ``"skiplist + [CLS]/[SEP]"``: normalised, punctuation and special tokens dropped on both sides.
 
     The table has the shape of :func:`lateint.comparison.compare`'s, so
-    :func:`lateint.display.plots.bar_compare` draws it.
+    :func:`lateint.display.plots.bar_compare` draws it. ``show_progress``: a progress bar over the four settings.
     """
     if raw.normalised:
         raise ValueError("variants() needs the raw vectors (TokenVectors.encode), not a normalised copy.")
@@ -194,4 +196,5 @@ def variants(ds, raw: TokenVectors, metrics: Sequence[str] = ("recall@2", "ndcg@
         "skiplist": unit.without(["punctuation"], "docs"),
         "skiplist + [CLS]/[SEP]": unit.without(["punctuation", "special"], "both"),
     }
-    return {name: maxsim_quality(ds, tv, metrics) for name, tv in settings.items()}
+    steps = tqdm(settings.items(), total=len(settings), desc="settings", unit="setting", disable=not show_progress)
+    return {name: maxsim_quality(ds, tv, metrics) for name, tv in steps}

@@ -355,16 +355,21 @@ def agent_run(
     decomposer: Decomposer | None = None,
     max_calls: int = 2,
     new_only: bool = False,
+    show_progress: bool = False,
 ) -> tuple[Run, list[Trace]]:
     """Run :func:`trace_question` on every query of ``ds``; return a run (documents in the order
     the agent retrieved them) for :func:`lateint.metrics.evaluate`, and the traces.
 
-    ``k``, ``decomposer``, ``max_calls`` and ``new_only`` as for :func:`trace_question`.
+    ``k``, ``decomposer``, ``max_calls`` and ``new_only`` as for :func:`trace_question`;
+    ``show_progress``: a progress bar over the questions.
     """
+    from tqdm.auto import tqdm
+
     texts = dict(zip(ds.doc_ids, ds.doc_texts))
     run: Run = {}
     traces = []
-    for qid, question in ds.queries.items():
+    for qid, question in tqdm(ds.queries.items(), total=len(ds.queries), desc="questions", unit="question",
+                              disable=not show_progress):
         trace = trace_question(question, search, texts, k, decomposer, max_calls, new_only)
         seen = trace.retrieved
         run[qid] = {did: float(len(seen) - i) for i, did in enumerate(seen)}

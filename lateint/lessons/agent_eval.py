@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from statistics import mean
 
+from tqdm.auto import tqdm
+
 from ..data import BeirDataset
 from ..metrics import evaluate
 from .agent import Decomposer, Feedback, OneSearch, RuleDecomposer, Searcher, WithFallback, agent_run, searcher
@@ -93,20 +95,22 @@ def compare_sets(
     decomposer: Decomposer | None = None,
     k: int = 1,
     calls: int = 2,
+    show_progress: bool = False,
 ) -> dict[tuple[str, str, str], dict[str, float]]:
     """:func:`budget_compare` for every dataset and retrieval method.
 
     Returns ``{(set name, method, strategy): row}``, in the order of ``datasets``, ``methods``
     and the strategies. Dense methods need ``encoder``; documents go through the embedding cache.
+    ``show_progress``: a progress bar over the (dataset, method) pairs.
     """
     if not datasets:
         raise ValueError("datasets is empty: pass {name: BeirDataset}")
     out = {}
-    for set_name, ds in datasets.items():
-        for method in methods:
-            search = searcher(method, ds.doc_ids, ds.doc_texts, encoder)
-            for strategy, row in budget_compare(ds, search, decomposer, k, calls).items():
-                out[(set_name, method, strategy)] = row
+    pairs = [(set_name, ds, method) for set_name, ds in datasets.items() for method in methods]
+    for set_name, ds, method in tqdm(pairs, desc="sets and methods", unit="pair", disable=not show_progress):
+        search = searcher(method, ds.doc_ids, ds.doc_texts, encoder)
+        for strategy, row in budget_compare(ds, search, decomposer, k, calls).items():
+            out[(set_name, method, strategy)] = row
     return out
 
 

@@ -188,7 +188,7 @@ def candidate_sweep(
 
 
 def bf16_lever(encoder, encoder_bf16, ds, docs: Mapping[str, object], queries: Mapping[str, object],
-               sample: int = 48) -> dict[str, float]:
+               sample: int = 48, show_progress: bool = False) -> dict[str, float]:
     """What encoding in bfloat16 changes on ``ds``, against the float32 ``encoder``'s MaxSim.
 
     ``encoder_bf16`` is the same model loaded with ``dtype=torch.bfloat16`` (its outputs come back as float32).
@@ -202,15 +202,20 @@ def bf16_lever(encoder, encoder_bf16, ds, docs: Mapping[str, object], queries: M
       token's best match moved; the docstring of :func:`~lateint.index.maxsim_scores` bounds it at ~0.01);
     - ``"top-10 kept"``: the share of float32's top-10 documents that bf16's top 10 also holds;
     - ``"ndcg@10 float32"``, ``"ndcg@10 bf16"``: on ``ds``'s judgements.
+
+    ``show_progress``: a progress bar over the three steps (timing float32, timing bf16, encoding ``ds`` in bf16).
     """
     texts = ds.doc_texts[:sample]
     rates = {}
-    for label, enc in (("float32", encoder), ("bf16", encoder_bf16)):
-        seconds, _ = best_of(lambda enc=enc: enc.encode_documents(texts), repeats=2)
-        rates[label] = len(texts) / seconds
+    with tqdm(total=3, desc="bf16 lever", unit="step", disable=not show_progress) as bar:
+        for label, enc in (("float32", encoder), ("bf16", encoder_bf16)):
+            seconds, _ = best_of(lambda enc=enc: enc.encode_documents(texts), repeats=2)
+            rates[label] = len(texts) / seconds
+            bar.update()
+        half = maxsim_scores(encoder_bf16.encode_queries(ds.query_texts), encoder_bf16.encode_documents(ds.doc_texts))
+        bar.update()
     q_tokens = queries["tokens"]
     full = maxsim_scores(q_tokens, docs["tokens"])
-    half = maxsim_scores(encoder_bf16.encode_queries(ds.query_texts), encoder_bf16.encode_documents(ds.doc_texts))
     lengths = torch.tensor([len(q) for q in q_tokens], dtype=torch.float32).unsqueeze(1)
     k = min(10, full.shape[1])
     top = lambda scores: [[(str(i), 0.0) for i in row.tolist()] for row in scores.topk(k, dim=1).indices]  # noqa: E731

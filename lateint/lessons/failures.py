@@ -31,6 +31,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from tqdm.auto import tqdm
+
 from ..comparison import retrieve_all
 from ..data import BeirDataset
 from ..metrics import Qrels, evaluate, ranked_doc_ids
@@ -169,18 +171,20 @@ def filler_sweep(
     encoder,
     fillers: Sequence[int] = (0, 10),
     methods: Sequence[str] = ("pooled", "maxsim", "bm25"),
+    show_progress: bool = False,
 ) -> dict[str, list[int]]:
     """How many of a probe's queries each method gets right as its documents grow.
 
     Args:
         make_probe: :func:`negation_probe` or :func:`identifier_probe`.
         fillers: numbers of unrelated sentences around each document's sentence.
+        show_progress: a progress bar over the filler counts (each one a probe encoded and scored).
 
     Returns:
         ``{method: [right answers at each filler count]}``, out of ``len(probe.twins)``.
     """
     right: dict[str, list[int]] = {m: [] for m in methods}
-    for n in fillers:
+    for n in tqdm(fillers, desc=make_probe.__name__.replace("_", " "), unit="filler count", disable=not show_progress):
         for m, o in probe_outcomes(make_probe(n), encoder, methods).items():
             right[m].append(o["all"]["right"])
     return right
@@ -307,15 +311,17 @@ def attribute_sweep(
     k: int = 2,
     methods: Sequence[str] = ("pooled", "maxsim", "bm25"),
     seed: int = 0,
+    show_progress: bool = False,
 ) -> dict[str, list[float]]:
     """Recall@k of each method on :func:`limit_attributes` ``(ds, n)`` for each ``n`` of ``n_others``.
 
     Returns ``{method: [recall@k at each n]}``: how recall falls as each document
-    lists more attributes besides the ones asked about.
+    lists more attributes besides the ones asked about. ``show_progress``: a progress bar over ``n_others``
+    (each one a corpus encoded and searched).
     """
 
     out: dict[str, list[float]] = {m: [] for m in methods}
-    for n in n_others:
+    for n in tqdm(n_others, desc="longer profiles", unit="length", disable=not show_progress):
         cut = limit_attributes(ds, n, seed)
         for m, run in retrieve_all(cut, encoder, methods, k=max(k, 10)).items():
             out[m].append(evaluate(run, cut.qrels, [f"recall@{k}"])[f"recall@{k}"])
