@@ -117,6 +117,12 @@ def run_time_line(result: dict, where: str, day: str) -> str:
             f"{result['peak'] / 2**20:,.0f} MiB at most, as measured by `benchmarks/notebooks.py` on {day} {BUDGET_LINK}.")
 
 
+def cpu_name(model: str) -> str:
+    """``"Intel(R) Xeon(R) Processor @ 2.1GHz"`` -> ``"Intel Xeon"``: the model name as a sentence says it."""
+    name = re.sub(r"\((R|TM)\)", "", model.split(" @ ")[0])
+    return re.sub(r"\s+(Processor|CPU)$", "", " ".join(name.split()))
+
+
 def write_run_time(notebook: Path, line: str) -> bool:
     """Put ``line`` in place of the notebook's ``**Run time:**`` paragraph (a markdown cell), keeping what
     follows the budget's link in it; nothing else changes. Returns False where the notebook has none."""
@@ -175,8 +181,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if args.write_notebooks:
         cpu = cpu_features()
         busy = max(load, os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"))
-        where = (f"a {os.cpu_count()}-core CPU ({cpu.model.split(' @ ')[0]}, {cpu.kind.upper()}; load average "
-                 f"{busy:.1f} while it ran)")
+        where = f"a {os.cpu_count()}-core CPU ({cpu_name(cpu.model)}, {cpu.kind.upper()}; load average {busy:.1f} while it ran)"
         day = datetime.date.today().isoformat()
         for r in results:
             path = ROOT / r["notebook"]

@@ -44,3 +44,9 @@ def test_a_notebook_without_a_run_time_line_is_left_alone(budget, tmp_path):
     assert "**Run time:**" not in json.dumps(json.loads(raw))
     assert not budget.write_run_time(exercise, budget.run_time_line({"seconds": 1, "peak": 1}, "x", "2026-12-07"))
     assert exercise.read_bytes() == raw
+
+
+def test_the_cpu_is_named_as_a_sentence_says_it(budget):
+    assert budget.cpu_name("Intel(R) Xeon(R) Processor") == "Intel Xeon"
+    assert budget.cpu_name("Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz") == "Intel Xeon Platinum 8481C"
+    assert budget.cpu_name("AMD EPYC 7B13 64-Core Processor") == "AMD EPYC 7B13 64-Core"
