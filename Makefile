@@ -49,8 +49,11 @@ NOTEBOOKS = $(wildcard notebooks/*.ipynb notebooks/*/*.ipynb)
 NBVAL     = --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 # Each pass starts from an empty embedding cache of its own, so every notebook really encodes.
 TESTCACHE = $(CURDIR)/.cache/test
-# Both notebook passes run in JOBS pytest-xdist workers (a notebook stays on one worker, its cells in order:
-# --dist loadscope, as nbval asks). The normal pass: this CPU's own kernels, one thread per worker. The
+# The library's tests and the first notebook pass run as one pytest session, so that neither waits for the
+# other's last file while a core idles; the portability pass follows. Each runs in JOBS pytest-xdist workers
+# (a test file or a notebook stays on one worker, a notebook's cells in order: --dist loadscope, as nbval
+# asks), the longest files first (conftest.py: --no-loadscope-reorder keeps that order). The normal pass: this
+# CPU's own kernels, one thread per worker. The
 # portability pass: torch's plain (not vectorised) kernels and two threads per worker change the last bits of
 # sums and norms, as another CPU and thread count would; every notebook must still match its committed outputs
 # (see notebooks/README.md). Threads wait passively, so two workers of two threads share two cores without
@@ -63,17 +66,15 @@ ONETHREAD = OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 PORTABLE_MKL ?= $(if $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo y),AVX2)
 PORTABLE  = ATEN_CPU_CAPABILITY=default $(if $(PORTABLE_MKL),MKL_CBWR=$(PORTABLE_MKL)) OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE
 JOBS     ?= 2
-PARALLEL  = -n $(JOBS) --dist loadscope
+PARALLEL  = -n $(JOBS) --dist loadscope --no-loadscope-reorder
 # The fast tier: everything without a `slow` or `browser` marker (pyproject.toml lists the markers).
 FAST      = -m "not slow and not browser"
 STAGE     = echo "--- $$(date +%T)"
 
 test: $(VENV)/.test
 	rm -rf $(TESTCACHE)
-	@$(STAGE) "library tests"
-	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/default $(ONETHREAD) $(PY) -m pytest tests -q $(PARALLEL) --durations=15
-	@$(STAGE) "notebooks, this CPU's kernels"
-	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/default $(ONETHREAD) $(PY) -m pytest $(NOTEBOOKS) $(NBVAL) -q $(PARALLEL) --durations=10
+	@$(STAGE) "library tests and notebooks, this CPU's kernels"
+	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/default $(ONETHREAD) $(PY) -m pytest tests $(NOTEBOOKS) $(NBVAL) -q $(PARALLEL) --durations=20
 	@$(STAGE) "portability pass: the notebooks again under another CPU kernel and thread count"
 	HF_HUB_OFFLINE=1 LATEINT_CACHE=$(TESTCACHE)/portable $(PORTABLE) $(PY) -m pytest $(NOTEBOOKS) $(NBVAL) -q -p no:cacheprovider $(PARALLEL) --durations=10
 	@$(STAGE) "done"

@@ -240,7 +240,7 @@ def write_beir(root: Path, seed: int = 0) -> Path:
     return root
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=40)
 def test_a_beir_folder_gets_its_judged_queries_beside_the_probes(tmp_path, encoder, capsys):
     from lateint.audit import render_report, run_audit, verdict
 

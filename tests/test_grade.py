@@ -217,7 +217,7 @@ def row(rows, student, exercise, task):
 # ----------------------------------------------------------------- the planted folder
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=140)
 def test_every_task_gets_its_expected_verdict(graded):
     wrong = []
     for p in graded["planted"]:
@@ -704,7 +704,7 @@ def test_the_production_exercise_is_graded(tmp_path):
     assert verdicts == {("solver", "point_bytes"): "passed", ("starter", "point_bytes"): "unanswered"}, rows
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=40)
 def test_the_predict_measure_explain_tasks_are_graded(tmp_path):
     """Exercises 04 and 06's predict → measure → explain tasks (added after the planted class was built) are graded
     for real: each worked solution gets full marks, every task of its metadata passed."""

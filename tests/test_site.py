@@ -170,7 +170,7 @@ def typeset_report(page) -> dict:
     }""")
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=40)
 def test_every_page_loads_offline_with_formulas_and_images(browser, site, server):
     pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
     assert len(pages) >= 1 + 9 + 8 + 1

@@ -195,7 +195,7 @@ def test_a_saved_folder_has_its_own_card_no_local_path_and_umask_permissions(min
         assert stat.S_IMODE(p.stat().st_mode) == (0o777 if p.is_dir() else 0o666) & ~umask, p
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=20)
 @pytest.mark.filterwarnings(r"ignore:.*longer than the \d+-token limit")
 def test_score_heads_scores_as_each_head_does_with_the_frozen_layers_run_once(minilm, planted):
     ds = subsample(load_beir("scifact"), n_queries=4, n_distractors=12, seed=0)

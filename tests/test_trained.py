@@ -71,7 +71,7 @@ def test_the_shipped_model_is_a_colbert_style_late_interaction_model(shipped):
             assert torch.equal(base[k], trained[k]), k
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=20)
 @pytest.mark.parametrize("name, n_queries, n_distractors", [("scifact", 30, 90), ("nfcorpus", 15, 40)])
 def test_training_helped_on_the_lessons_slices(shipped, name, n_queries, n_distractors):
     """In domain (SciFact) and out of domain (NFCorpus), on lessons 03/04's slices, the shipped model
@@ -124,7 +124,7 @@ def test_build_writes_a_file_any_user_can_read_with_the_recipe_it_was_given(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.safetensors"]  # no temporary file left
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=270)
 def test_the_command_rebuilds_the_shipped_model(shipped, slice_, tmp_path):
     rebuilt = load_lesson_head(build(tmp_path / "rebuilt.safetensors", show_progress=False))
     a, b = score_heads([shipped, rebuilt], slice_.query_texts, slice_.doc_texts, frozen_layers=FROZEN)
