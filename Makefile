@@ -54,17 +54,20 @@ TESTCACHE = $(CURDIR)/.cache/test
 # (a test file or a notebook stays on one worker, a notebook's cells in order: --dist loadscope, as nbval
 # asks), the longest files first (conftest.py: --no-loadscope-reorder keeps that order). The normal pass: this
 # CPU's own kernels, one thread per worker. The
-# portability pass: torch's plain (not vectorised) kernels and two threads per worker change the last bits of
-# sums and norms, as another CPU and thread count would; every notebook must still match its committed outputs
-# (see notebooks/README.md). Threads wait passively, so two workers of two threads share two cores without
-# spinning; the thread count changes how sums are split, not the speed.
-# Matrix products (MKL): on a CPU with AVX-512 the pass takes MKL's AVX2 code path, the one an AVX2-only CPU
-# runs (1.7x slower than AVX-512 here); on an AVX2-only CPU MKL keeps its own path, since its only other one is
-# the SSE-level path (MKL_CBWR=COMPATIBLE), 4.6x slower, which doubled the pass's time. PORTABLE_MKL= overrides.
+# portability pass: another CPU's kernels and two threads per worker change the last bits of sums, norms and
+# matrix products, as another CPU and thread count would; every notebook must still match its committed
+# outputs (see notebooks/README.md). Threads wait passively, so two workers of two threads share two cores
+# without spinning; the thread count changes how sums are split, not the speed.
+# Which other CPU: on a CPU with AVX-512 the pass computes what an AVX2-only CPU does (torch's AVX2 kernels,
+# MKL's AVX2 code path), so the Intel day checks the AMD day's arithmetic; on an AVX2-only CPU, torch's plain
+# (not vectorised) kernels, and MKL keeps its own path, since its only other one is the SSE-level path
+# (MKL_CBWR=COMPATIBLE), 4.6x slower, which doubled the pass's time. PORTABLE_ATEN= and PORTABLE_MKL= override.
 # (The ratios: benchmarks/mkl_paths.py, figures in benchmarks/README.md.)
 ONETHREAD = OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-PORTABLE_MKL ?= $(if $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo y),AVX2)
-PORTABLE  = ATEN_CPU_CAPABILITY=default $(if $(PORTABLE_MKL),MKL_CBWR=$(PORTABLE_MKL)) OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE
+AVX512    := $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo y)
+PORTABLE_ATEN ?= $(if $(AVX512),avx2,default)
+PORTABLE_MKL  ?= $(if $(AVX512),AVX2)
+PORTABLE  = ATEN_CPU_CAPABILITY=$(PORTABLE_ATEN) $(if $(PORTABLE_MKL),MKL_CBWR=$(PORTABLE_MKL)) OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE
 JOBS     ?= 2
 PARALLEL  = -n $(JOBS) --dist loadscope --no-loadscope-reorder
 # The fast tier: everything without a `slow` or `browser` marker (pyproject.toml lists the markers).

@@ -18,6 +18,7 @@ from lateint.index import maxsim_scores
 from lateint.similarity import maxsim, maxsim_batch, pad
 from lateint.data import subsample
 from lateint.train.loop import TrainableHead
+from lateint.train.multihead import shared_frozen_layers
 from lateint.train import Pair, evaluate_heads, init_head, score_heads, train, training_pairs
 
 # Planted associations no pretrained model knows: a code name -> an unrelated sentence.
@@ -197,7 +198,7 @@ def test_a_saved_folder_has_its_own_card_no_local_path_and_umask_permissions(min
 
 @pytest.mark.slow(seconds=20)
 @pytest.mark.filterwarnings(r"ignore:.*longer than the \d+-token limit")
-def test_score_heads_scores_as_each_head_does_with_the_frozen_layers_run_once(minilm, planted):
+def test_score_heads_scores_as_each_head_does_with_the_frozen_layers_run_once(minilm, planted, capsys):
     ds = subsample(load_beir("scifact"), n_queries=4, n_distractors=12, seed=0)
     heads = [init_head("late", encoder=minilm)] + [
         train(planted, kind, encoder=minilm, steps=3, batch_size=3, train_layers=2, lr=1e-3, show_progress=False)
@@ -210,6 +211,12 @@ def test_score_heads_scores_as_each_head_does_with_the_frozen_layers_run_once(mi
         torch.testing.assert_close(g, w, atol=1e-4, rtol=1e-5)
     metrics = evaluate_heads(heads, ds, ["ndcg@10", "recall@10"], frozen_layers=4)
     assert metrics == [h.evaluate(ds, ["ndcg@10", "recall@10"], show_progress=False) for h in heads]
+    # without frozen_layers: what their training left frozen (top 2 of 6 trained: 4), and a bar per head if asked
+    assert shared_frozen_layers(heads) == 4 and shared_frozen_layers(heads[:1]) == 5
+    capsys.readouterr()
+    again = score_heads(heads, ds.query_texts, ds.doc_texts, batch_size=5, show_progress=True)
+    assert all(torch.equal(a, g) for a, g in zip(again, got))
+    assert "late head, documents" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -219,6 +226,8 @@ def test_evaluate_heads_refuses_heads_that_share_no_frozen_layers(minilm, plante
     everything = train(planted, "late", encoder=minilm, steps=1, batch_size=3, train_layers="all", show_progress=False)
     with pytest.raises(ValueError, match="below layer 4"):
         evaluate_heads([late, everything], ds, frozen_layers=4)
+    with pytest.raises(ValueError, match=r"heads\[1\] trained every layer"):
+        evaluate_heads([late, everything], ds)  # left to find the shared layers itself: says there are none
     with pytest.raises(ValueError, match="tokenize documents differently"):
         evaluate_heads([late, init_head("late", encoder=minilm, markers=True)], ds, frozen_layers=4)
     with pytest.raises(ValueError, match="frozen_layers must be"):

@@ -6,6 +6,7 @@ import re
 from typing import Sequence
 
 import torch
+from tqdm.auto import tqdm
 
 from ..metrics import evaluate, run_depth, run_from_scores
 from ..index import maxsim_scores
@@ -13,14 +14,14 @@ from .head import Head
 from .loop import TrainableHead
 
 
-
 def evaluate_heads(
     heads: Sequence[Head],
     ds,
     metrics: Sequence[str] = ("ndcg@10",),
     *,
-    frozen_layers: int,
+    frozen_layers: int | None = None,
     batch_size: int = 32,
+    show_progress: bool = False,
 ) -> list[dict[str, float]]:
     """``[head.evaluate(ds, metrics) for head in heads]``, running the shared frozen layers over the corpus once.
 
@@ -29,7 +30,25 @@ def evaluate_heads(
     k = run_depth(metrics)
     return [evaluate(run_from_scores(scores, ds.query_ids, ds.doc_ids, k=k), ds.qrels, metrics)
             for scores in score_heads(heads, ds.query_texts, ds.doc_texts, frozen_layers=frozen_layers,
-                                      batch_size=batch_size)]
+                                      batch_size=batch_size, show_progress=show_progress)]
+
+
+def shared_frozen_layers(heads: Sequence[Head]) -> int:
+    """How many bottom transformer layers ``heads`` left untrained, all of them: from each head's
+    ``settings["train_layers"]`` (top ``k`` layers trained: ``layers - k`` frozen; ``"projection"`` or an
+    untrained head: every layer but the top one is shared, the top one is run per head anyway). Raises
+    ``ValueError`` for a head that trained every layer (``"all"``), embeddings included: nothing is shared.
+    """
+    n_layers = len(heads[0].encoder.model.encoder.layer)
+    frozen = n_layers - 1
+    for i, h in enumerate(heads):
+        trained = h.settings.get("train_layers", "projection")
+        if trained == "all":
+            raise ValueError(f"heads[{i}] trained every layer (train_layers='all'), so the heads share no frozen "
+                             "layers: score each with head.evaluate(ds) or head.scores(...).")
+        if isinstance(trained, int) and not isinstance(trained, bool):
+            frozen = min(frozen, n_layers - trained)
+    return frozen
 
 
 def score_heads(
@@ -37,11 +56,15 @@ def score_heads(
     queries: Sequence[str],
     documents: Sequence[str],
     *,
-    frozen_layers: int,
+    frozen_layers: int | None = None,
     batch_size: int = 32,
+    show_progress: bool = False,
 ) -> list[torch.Tensor]:
     """``[head.scores(queries, documents) for head in heads]``: ``(n_queries, n_documents)`` each,
     computing the documents' pass through the shared frozen layers once.
+
+    ``frozen_layers``: the bottom layers the heads share (default: what their training left frozen,
+    :func:`shared_frozen_layers`). ``show_progress``: a bar over each head's batches of documents.
 
     Heads trained from one backbone with only their top layers training (``train_layers=k``) share
     their bottom ``frozen_layers`` (= layers - k) exactly; when they also tokenize documents alike
@@ -56,6 +79,8 @@ def score_heads(
     if not heads:
         raise ValueError("score_heads() got no heads.")
     n_layers = len(heads[0].encoder.model.encoder.layer)
+    if frozen_layers is None:
+        frozen_layers = shared_frozen_layers(heads)
     if not isinstance(frozen_layers, int) or isinstance(frozen_layers, bool) or not 0 <= frozen_layers < n_layers:
         raise ValueError(f"frozen_layers must be 0..{n_layers - 1} (layers below the first trained one), got {frozen_layers!r}.")
     ref = heads[0].encoder
@@ -77,8 +102,10 @@ def score_heads(
             try:
                 model.enc.model.eval()
                 model._cache = shared
-                docs = [model.encode([documents[i] for i in order[s : s + batch_size]], is_query=False)
-                        for s in range(0, len(order), batch_size)]
+                starts = range(0, len(order), batch_size)
+                if show_progress:
+                    starts = tqdm(starts, desc=f"{head.kind} head, documents", unit=f"x{batch_size}")
+                docs = [model.encode([documents[i] for i in order[s : s + batch_size]], is_query=False) for s in starts]
                 qs = [model.encode(list(queries[s : s + batch_size]), is_query=True) for s in range(0, len(queries), batch_size)]
                 if head.kind == "pooled":
                     scores = torch.cat([v for v, _ in qs]) @ torch.cat([v for v, _ in docs]).T
