@@ -4,7 +4,7 @@
 cells in order, as nbval needs) goes whole to one worker, in the order collected; a worker takes the next
 one when it is nearly done. Collected alphabetically, a long file could start last and run alone while the
 other core waits (the shipped model's rebuild takes minutes; pytest-xdist's own reordering sorts by the
-number of tests, which puts that module, six tests, near the end). Sorting the files longest first
+number of tests, which puts that module, ten tests, near the end). Sorting the files longest first
 (the classic longest-processing-time rule) lets the short ones fill the gaps at the end.
 
 How long a file takes is estimated, not measured here:
