@@ -18,8 +18,7 @@ from lateint.index import maxsim_scores
 from lateint.similarity import maxsim, maxsim_batch, pad
 from lateint.data import subsample
 from lateint.train.loop import TrainableHead
-from lateint.train.multihead import shared_frozen_layers
-from lateint.train import Pair, evaluate_heads, init_head, score_heads, train, training_pairs
+from lateint.train import Pair, evaluate_heads, init_head, score_heads, shared_frozen_layers, train, training_pairs
 
 # Planted associations no pretrained model knows: a code name -> an unrelated sentence.
 PLANTED = [

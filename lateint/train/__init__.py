@@ -45,13 +45,13 @@ dropout off) and cached, so each step runs only the top layers: much faster on a
 
 Layout: :mod:`~lateint.train.pairs` (training pairs and mined negatives), :mod:`~lateint.train.head`
 (the two heads and how each starts), :mod:`~lateint.train.loop` (the loss and the loop, frozen layers
-cached), :mod:`~lateint.train.multihead` (scoring several heads that share frozen layers, for the
-training grid) and :mod:`~lateint.train.export` (sentence-transformers and PyLate folders).
+cached), :mod:`~lateint.train.multihead` (scoring several heads that share frozen layers: lesson 07,
+the training grid) and :mod:`~lateint.train.export` (sentence-transformers and PyLate folders).
 """
 
 from .head import HEADS, TEMPERATURE, Head, init_head
 from .loop import contrastive_loss, train
-from .multihead import evaluate_heads, score_heads
+from .multihead import evaluate_heads, score_heads, shared_frozen_layers
 from .pairs import Pair, training_pairs
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "train",
     "evaluate_heads",
     "score_heads",
+    "shared_frozen_layers",
     "TEMPERATURE",
     "contrastive_loss",
 ]
