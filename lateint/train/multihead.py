@@ -102,9 +102,8 @@ def score_heads(
             try:
                 model.enc.model.eval()
                 model._cache = shared
-                starts = range(0, len(order), batch_size)
-                if show_progress:
-                    starts = tqdm(starts, desc=f"{head.kind} head, documents", unit=f"x{batch_size}")
+                starts = tqdm(range(0, len(order), batch_size), desc=f"{head.kind} head, documents",
+                              unit=f"x{batch_size}", disable=not show_progress)
                 docs = [model.encode([documents[i] for i in order[s : s + batch_size]], is_query=False) for s in starts]
                 qs = [model.encode(list(queries[s : s + batch_size]), is_query=True) for s in range(0, len(queries), batch_size)]
                 if head.kind == "pooled":
