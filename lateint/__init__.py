@@ -22,7 +22,7 @@ from .comparison import compare, encode_corpus, retrieve_all
 from .data import BeirDataset, load_beir, subsample
 from .encoders import DEFAULT_MODEL, Encoder, EncoderLoadError, TruncationWarning, load_encoder
 from .metrics import Hit, evaluate, evaluate_per_query, run_from_scores
-from .index import MaxSimIndex, PooledIndex, length_groups, load_index, maxsim_scores
+from .index import MaxSimIndex, PooledIndex, load_index, maxsim_scores
 from .similarity import Match, cosine_scores, explain, maxsim, maxsim_batch, pad
 from .pooling import pool
 from .rerank import two_stage_search
@@ -49,7 +49,6 @@ __all__ = [
     "Hit",
     "expect",
     "explain",
-    "length_groups",
     "load_beir",
     "load_encoder",
     "load_index",

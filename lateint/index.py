@@ -33,49 +33,34 @@ from .similarity import check_batches, check_tokens, cosine_scores, pad
 if TYPE_CHECKING:
     from .chunking import ChunkIndex
 
-__all__ = ["maxsim_scores", "length_groups", "MaxSimIndex", "PooledIndex", "load_index"]
+__all__ = ["maxsim_scores", "maxsim_flat", "MaxSimIndex", "PooledIndex", "load_index"]
 
 
 def maxsim_scores(
-    Q: torch.Tensor,
-    D: torch.Tensor,
+    Q: torch.Tensor | Sequence[torch.Tensor],
+    D: torch.Tensor | Sequence[torch.Tensor],
     q_mask: torch.Tensor | None = None,
     d_mask: torch.Tensor | None = None,
-    chunk_bytes: int = 4 * 2**20,
-    pad_bytes: int = 64 * 2**20,
+    chunk_bytes: int | None = None,
     dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
     """MaxSim of every query against every document: the fast kernel the indexes use.
 
     Same number as :func:`lateint.similarity.maxsim` for each pair and as the readable
-    :func:`lateint.similarity.maxsim_batch` for a batch (the tests prove it), computed as one matrix product
-    per chunk of documents: all document tokens of the chunk (rows) against all
-    query tokens (columns), then a max over each document's rows and a sum over
-    each query's columns. A padded document position never wins a max (its row is
-    set to -inf), a padded query position never adds to the sum (it is zeroed
-    after the max).
-
-    Speed notes (see ``benchmarks/maxsim_speed.py``): with ``d_mask``, documents are
-    taken longest first and each chunk is cut to its own longest document, so
-    padding costs little even in a batch of very uneven lengths; the similarity
-    block of one chunk is kept near ``chunk_bytes`` so it stays in the CPU cache,
-    and it is written into one reused buffer; only padded rows are touched by the mask.
-
-    A document longer than one similarity block allows is taken in slices of its tokens (the max
-    over a document is the max of its slices' maxima), so no block exceeds ``chunk_bytes`` however
-    long the document.
+    :func:`lateint.similarity.maxsim_batch` for a batch (the tests prove it). The documents' real
+    tokens (a padded batch's unmasked rows, or a list's tensors) are taken one after the other,
+    without padding, and scored by :func:`maxsim_flat`: one matrix product per block of document
+    tokens, then each document's best match per query token, then a sum over each query's real tokens.
 
     Args:
         Q: queries, a padded batch ``(nq, Lq, dim)``, or a list of ``(Lq_i, dim)`` tensors
             (padded here, with their mask).
-        D: documents, ``(nd, Ld, dim)`` (same dtype as ``Q``) or a list of ``(Ld_i, dim)`` tensors.
-            A list is scored in groups of similar length (:func:`length_groups`), each padded only
-            to its own longest document and at most ``pad_bytes`` big: one very long document does
-            not make every short one as long.
+        D: documents, ``(nd, Ld, dim)`` (same dtype as ``Q``) or a list of ``(Ld_i, dim)`` tensors
+            (concatenated in groups of at most ``_GROUP_BYTES``, 64 MiB, so memory stays bounded).
         q_mask: ``(nq, Lq)``, True (or 1) for real query tokens (default: all real).
         d_mask: ``(nd, Ld)``, True (or 1) for real document tokens (default: all real).
-        chunk_bytes: memory budget for one similarity block, in bytes.
-        pad_bytes: memory budget for one padded group of documents (a list ``D`` only), in bytes.
+        chunk_bytes: memory for one block of similarities, in bytes (default: 4 MiB in float32, 8 MiB in
+            bf16, the fastest on an AMX Xeon: ``benchmarks/README.md``).
         dtype: compute the similarities in this dtype (default: ``Q``'s). ``torch.bfloat16`` is the
             opt-in fast path on a CPU with native bf16 (``lateint.cpu.cpu_features().native_bf16``:
             AVX512-BF16 or AMX), several times faster than float32 there; elsewhere it still works,
@@ -94,151 +79,139 @@ def maxsim_scores(
     if dtype is not None:
         Q = Q.to(dtype)
     if not isinstance(D, torch.Tensor):
-        return _scores_by_length(Q, q_mask, D, chunk_bytes, pad_bytes, dtype)
+        docs = list(D)
+        if not docs:
+            raise ValueError("D is an empty list: pass at least one (L, dim) tensor of document token vectors.")
+        for i, v in enumerate(docs):
+            check_tokens(v, f"D[{i}]")
+            if v.shape[1] != Q.shape[-1]:
+                raise ValueError(f"D[{i}] has dim {v.shape[1]} but the queries have dim {Q.shape[-1]}: same encoder?")
+        checked = check_batches(Q, Q, q_mask)[0]  # Q must be a padded batch and q_mask fit it
+        q_mask = None if q_mask is None else checked
+        out = torch.empty((Q.shape[0], len(docs)), dtype=torch.float32, device=Q.device)
+        start = 0
+        while start < len(docs):  # documents concatenated (a copy) in groups of about _GROUP_BYTES
+            end, size = start + 1, len(docs[start])
+            while end < len(docs) and (size + len(docs[end])) * Q.shape[-1] * Q.element_size() <= _GROUP_BYTES:
+                size, end = size + len(docs[end]), end + 1
+            vectors = torch.cat([v.to(device=Q.device, dtype=Q.dtype) for v in docs[start:end]])
+            out[:, start:end] = maxsim_flat(Q, vectors, torch.tensor([len(v) for v in docs[start:end]]), q_mask, chunk_bytes)
+            start = end
+        return out
     if dtype is not None:
         D = D.to(dtype)
     given_q, given_d = q_mask is not None, d_mask is not None
     q_mask, d_mask = check_batches(Q, D, q_mask, d_mask)
-    q_mask = q_mask if given_q else None  # all real: no masking work
-    d_mask = d_mask if given_d else None
+    nd, Ld, dim = D.shape
+    vectors = D.reshape(nd * Ld, dim)  # every position, padded ones too; `rows` picks the real ones
+    real = given_d and not bool(d_mask.all())
+    return maxsim_flat(Q, vectors, d_mask.sum(dim=1) if real else torch.full((nd,), Ld),
+                       q_mask if given_q else None, chunk_bytes,
+                       rows=d_mask.reshape(-1).nonzero().squeeze(1) if real else None)
+
+
+def maxsim_flat(
+    Q: torch.Tensor,
+    vectors: torch.Tensor,
+    lengths: torch.Tensor | Sequence[int],
+    q_mask: torch.Tensor | None = None,
+    chunk_bytes: int | None = None,
+    rows: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """MaxSim of a batch of queries against documents stored flat, one after the other, as
+    :class:`MaxSimIndex` stores them: nothing is padded.
+
+    The similarities are computed block by block over the document tokens (about ``chunk_bytes`` of
+    them at a time, the block cut wherever it ends, even inside a document), and each token's
+    similarities go to its document's running best with ``scatter_reduce_(..., "amax")``: a document
+    cut by a block's end keeps the max of both parts. The max is exact, so the scores equal
+    :func:`lateint.similarity.maxsim`'s (the tests prove it). Padding costs work, and gathering each
+    bucket of documents into a padded batch costs memory traffic: on an AMX Xeon in bf16 the two
+    cost as much as the matrix product itself (``benchmarks/README.md``).
+
+    Memory stays bounded however many queries and documents: queries go in batches of similar
+    length, each cut to its own longest query and small enough that a block holds at least
+    ``_BLOCK_ROWS`` document tokens; documents go in passes whose best matches (documents x query
+    tokens) fit ``_BEST_BYTES``.
+
+    Args:
+        Q: queries, a padded batch ``(nq, Lq, dim)``.
+        vectors: ``(T, dim)``, the documents' token vectors one after the other (same dtype as ``Q``),
+            or, with ``rows``, any ``(N, dim)`` tensor holding them.
+        lengths: ``(nd,)`` tokens of each document, summing to ``T`` (or to ``len(rows)``).
+        q_mask: ``(nq, Lq)`` bool, True for real query tokens (default: all real).
+        chunk_bytes: memory for one block of similarities, in bytes (default: 4 MiB in float32,
+            8 MiB in bf16: the fastest on an AMX Xeon).
+        rows: ``(T,)`` which rows of ``vectors`` are the documents' tokens, in order (a padded batch's
+            real positions); each block gathers its rows into one reused buffer. Default: all of them.
+
+    Returns:
+        ``(nq, nd)`` float32 scores (the max in ``Q``'s dtype, the sum over query tokens in float32).
+    """
     nq, Lq, dim = Q.shape
-    nd, Ld, _ = D.shape
-    # Many queries at once: a block of the similarities of every query token would hold too few document
-    # rows (with 300 queries of 64 tokens, 54 rows: every abstract taken slice by slice). Queries are then
-    # scored in batches small enough that a block holds a document of up to _BLOCK_ROWS tokens, longest
-    # queries first, each batch cut to its own longest query (padding is work: SciFact's claims average 23
-    # of their longest's 64 tokens).
-    rows = min(Ld, _BLOCK_ROWS)
-    if nq > 1 and nq * Lq * rows * Q.element_size() > chunk_bytes:
-        return _scores_in_query_batches(Q, D, q_mask, d_mask, chunk_bytes, rows)
-    out = torch.empty((nq, nd), dtype=torch.float32, device=Q.device)
-    if nd == 0 or nq == 0:
-        return out
-    if d_mask is None:
-        order, ends = None, None
-    else:
-        # one past each document's last real token; longest documents first
-        ends = _ends(d_mask)
-        order = torch.argsort(ends, descending=True)
-    queries_T = Q.reshape(nq * Lq, dim).T  # (dim, nq*Lq): every query token is a column
-    row_bytes = nq * Lq * Q.element_size()  # one document token's similarities
-    buffer = Q.new_empty((min(nd * Ld, max(1, chunk_bytes // row_bytes)), nq * Lq))
+    if Q.dtype != vectors.dtype:
+        raise ValueError(f"Q is {Q.dtype} but the documents are {vectors.dtype}: convert one, e.g. Q.to(vectors.dtype).")
+    lengths = torch.as_tensor(lengths, device=vectors.device)
+    total = vectors.shape[0] if rows is None else len(rows)
+    if vectors.dim() != 2 or vectors.shape[1] != dim or int(lengths.sum()) != total:
+        raise ValueError(f"vectors must be (sum of lengths, dim) = ({int(lengths.sum())}, {dim}), got "
+                         f"{tuple(vectors.shape)}{'' if rows is None else f' with {total} rows'}: the documents' "
+                         "token vectors one after the other.")
+    if chunk_bytes is None:
+        chunk_bytes = 8 * 2**20 if Q.dtype == torch.bfloat16 else 4 * 2**20
+    doc_of_row = torch.repeat_interleave(torch.arange(len(lengths), device=vectors.device), lengths)  # (T,)
+    first_row = torch.cat([lengths.new_zeros(1), lengths.cumsum(0)])  # where each document starts, (nd+1,)
+    q_ends = torch.full((nq,), Lq) if q_mask is None else _ends(q_mask.cpu())
+    order = torch.argsort(q_ends, descending=True, stable=True)
+    out = torch.empty((nq, len(lengths)), dtype=torch.float32, device=Q.device)
     start = 0
-    while start < nd:
-        L = Ld if order is None else max(1, int(ends[order[start]]))  # the chunk's longest document
-        c = max(1, chunk_bytes // (L * row_bytes))  # documents in this chunk
-        if order is None:
-            idx = slice(start, start + c)
-            Dc = D[idx]  # (c, L, dim), a view
-        else:
-            idx = order[start : start + c]
-            Dc = D[:, :L].index_select(0, idx)  # (c, L, dim), gathered (index_select: far faster than D[idx, :L])
-        c = Dc.shape[0]
-        if c * L > buffer.shape[0]:  # one document longer than a block: its tokens slice by slice
-            rows_mask = None if d_mask is None else d_mask[:, :L].index_select(0, idx).reshape(-1)
-            best = _best_by_slices(Dc.reshape(L, dim), rows_mask, queries_T, buffer).view(1, nq, Lq)
-            if q_mask is not None:
-                best = torch.where(q_mask, best, torch.zeros((), dtype=best.dtype))
-            out[:, idx] = best.sum(dim=2).T
-            start += c
-            continue
-        sim = torch.mm(Dc.reshape(c * L, dim), queries_T, out=buffer[: c * L])  # (c*L, nq*Lq)
-        if d_mask is not None:
-            padded_rows = (~d_mask[:, :L].index_select(0, idx)).reshape(-1).nonzero().squeeze(1)
-            sim.index_fill_(0, padded_rows, float("-inf"))
-        best = column_max(sim.view(c, L, nq * Lq)).view(c, nq, Lq)  # best match per query token, float32
-        if q_mask is not None:
-            # where=... rather than a product: 0 * -inf would be nan for a document with no real token
-            best = torch.where(q_mask, best, torch.zeros((), dtype=best.dtype))
-        out[:, idx] = best.sum(dim=2).T
-        start += c
-    return out
-
-
-def _scores_in_query_batches(Q, D, q_mask, d_mask, chunk_bytes: int, rows: int) -> torch.Tensor:
-    """:func:`maxsim_scores` for queries in batches whose block of ``rows`` document tokens fits ``chunk_bytes``."""
-    nq, Lq, _ = Q.shape
-    lengths = torch.full((nq,), Lq) if q_mask is None else _ends(q_mask)
-    order = torch.argsort(lengths.cpu(), descending=True, stable=True)
-    out = torch.empty((nq, D.shape[0]), dtype=torch.float32, device=Q.device)
-    start = 0
-    while start < nq:
-        L = max(1, int(lengths[order[start]]))  # the batch's longest query
-        idx = order[start : start + max(1, chunk_bytes // (rows * L * Q.element_size()))].to(Q.device)
-        out[idx] = maxsim_scores(Q.index_select(0, idx)[:, :L], D,
-                                 None if q_mask is None else q_mask.index_select(0, idx)[:, :L], d_mask, chunk_bytes)
+    while start < nq:  # a batch of queries, longest first, cut to its longest
+        L = max(1, int(q_ends[order[start]]))
+        idx = order[start : start + max(1, chunk_bytes // (_BLOCK_ROWS * L * Q.element_size()))].to(Q.device)
+        Qb, mb = Q.index_select(0, idx)[:, :L], None if q_mask is None else q_mask.index_select(0, idx)[:, :L]
+        per_pass = max(1, _BEST_BYTES // (len(idx) * L * Q.element_size()))  # documents
+        for d in range(0, len(lengths), per_pass):
+            a, b = int(first_row[d]), int(first_row[min(d + per_pass, len(lengths))])
+            out[idx, d : d + per_pass] = _flat_pass(Qb, mb, vectors, None if rows is None else rows[a:b], a,
+                                                    doc_of_row[a:b] - d, min(per_pass, len(lengths) - d), chunk_bytes)
         start += len(idx)
     return out
 
 
-_BLOCK_ROWS = 1024  # document tokens a similarity block holds at least, when queries are split to fit
+def _flat_pass(Q, q_mask, vectors, rows, first_row: int, doc_of_row, n_docs: int, chunk_bytes: int) -> torch.Tensor:
+    """One batch of queries ``Q (nq, L, dim)`` against ``n_docs`` documents whose tokens are ``doc_of_row``
+    (their documents, 0-based) and rows ``first_row...`` of ``vectors`` (or ``rows`` of it): ``(nq, n_docs)``."""
+    nq, L, dim = Q.shape
+    columns = nq * L  # one per query token
+    queries_T = Q.reshape(columns, dim).T.contiguous()  # (dim, nq*L); contiguous: the AMX product is faster
+    best = Q.new_full((n_docs, columns), float("-inf"))  # each document's best match per query token
+    block = max(1, chunk_bytes // (columns * Q.element_size()))  # document tokens per block
+    n = len(doc_of_row)
+    buffer = Q.new_empty((min(block, n), columns))
+    gathered = None if rows is None else vectors.new_empty((min(block, n), dim))
+    for s in range(0, n, block):
+        ids = doc_of_row[s : s + block]
+        if rows is None:
+            tokens = vectors[first_row + s : first_row + s + len(ids)]
+        else:
+            tokens = torch.index_select(vectors, 0, rows[s : s + block], out=gathered[: len(ids)])
+        sim = torch.mm(tokens, queries_T, out=buffer[: len(ids)])  # (block, nq*L)
+        first = int(ids[0])
+        best[first : int(ids[-1]) + 1].scatter_reduce_(0, (ids - first).unsqueeze(1).expand_as(sim), sim, "amax")
+    best = best.to(torch.float32).view(n_docs, nq, L)
+    if q_mask is not None:  # a padded query token adds nothing (filled, not multiplied: 0 * -inf is nan)
+        best.masked_fill_(~q_mask.to(best.device, torch.bool), 0.0)
+    return best.sum(dim=2).T
+
+
+_BLOCK_ROWS = 1024  # document tokens a block of similarities holds at least: queries are batched to fit
+_BEST_BYTES = 32 * 2**20  # memory for one pass's best matches (documents x query tokens)
+_GROUP_BYTES = 64 * 2**20  # maxsim_scores: memory for one group of a list's documents, concatenated
 
 
 def _ends(mask: torch.Tensor) -> torch.Tensor:
     """One past the last real position of each row of a ``(n, L)`` mask: ``(n,)`` (0 for a row with none)."""
     return (mask * torch.arange(1, mask.shape[1] + 1, device=mask.device)).amax(dim=1)
-
-
-def _best_by_slices(d: torch.Tensor, mask: torch.Tensor | None, queries_T: torch.Tensor, buffer: torch.Tensor) -> torch.Tensor:
-    """Best match of every query token in one long document ``d`` ``(L, dim)``, ``buffer.shape[0]`` of its
-    rows at a time: ``(nq*Lq,)`` float32. ``mask`` ``(L,)``: True for real rows."""
-    rows = buffer.shape[0]
-    best = torch.full((queries_T.shape[1],), float("-inf"), device=queries_T.device)
-    for r in range(0, d.shape[0], rows):
-        sim = torch.mm(d[r : r + rows], queries_T, out=buffer[: min(rows, d.shape[0] - r)])
-        if mask is not None:
-            sim.index_fill_(0, (~mask[r : r + rows]).nonzero().squeeze(1), float("-inf"))
-        best = torch.maximum(best, column_max(sim.unsqueeze(0))[0])
-    return best
-
-
-def column_max(sim: torch.Tensor) -> torch.Tensor:
-    """``sim.amax(dim=1)`` as float32: ``(c, L, n) -> (c, n)``, the best of each column of ``L`` rows.
-
-    bf16 takes a shortcut: torch's bf16 max converts every element to float32 and can take as long
-    as the (AMX) matrix product before it, so the max is taken over the bits seen as int16 instead,
-    about ten times faster (``benchmarks/README.md``). For numbers >= 0 (sign bit clear) the bits
-    of a bf16 sort as their values; any number < 0 has its sign bit set and is a negative int16,
-    below them all. So where the int16 max is >= 0,
-    it IS the largest value. A column whose values are all < 0 (or -0.0, or padding's -inf) gets a
-    negative int16 max that may be wrong; when any column does, the block is redone with the plain max.
-    """
-    if sim.dtype != torch.bfloat16:
-        return sim.amax(dim=1).to(torch.float32)
-    best = sim.view(torch.int16).amax(dim=1)
-    if bool((best < 0).any()):  # some column is all negative: the bit order does not hold there
-        return sim.amax(dim=1).to(torch.float32)
-    return best.view(torch.bfloat16).to(torch.float32)
-
-
-def length_groups(lengths: Sequence[int], dim: int, pad_bytes: int, element_size: int = 4) -> list[list[int]]:
-    """Documents grouped for padding: positions, longest first, cut into groups whose padded batch
-    ``(group size, its longest length, dim)`` stays within ``pad_bytes`` (a document bigger than that
-    alone makes a group of one: its own vectors, never padded)."""
-    if pad_bytes < 1:
-        raise ValueError(f"pad_bytes must be a positive number of bytes, got {pad_bytes}.")
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    groups: list[list[int]] = []
-    for i in order:
-        if groups and (len(groups[-1]) + 1) * lengths[groups[-1][0]] * dim * element_size <= pad_bytes:
-            groups[-1].append(i)
-        else:
-            groups.append([i])
-    return groups
-
-
-def _scores_by_length(Q, q_mask, docs: Sequence[torch.Tensor], chunk_bytes: int, pad_bytes: int,
-                      dtype: torch.dtype | None) -> torch.Tensor:
-    """:func:`maxsim_scores` for a list of documents: each length group padded and scored on its own."""
-    if len(docs) == 0:
-        raise ValueError("D is an empty list: pass at least one (L, dim) tensor of document token vectors.")
-    for i, v in enumerate(docs):
-        check_tokens(v, f"D[{i}]")
-    out = torch.empty((Q.shape[0], len(docs)), dtype=torch.float32)
-    for group in length_groups([len(v) for v in docs], docs[0].shape[1], pad_bytes, docs[0].element_size()):
-        D, d_mask = pad([docs[i] for i in group])
-        out[:, group] = maxsim_scores(Q, D, q_mask, d_mask if len(group) > 1 else None, chunk_bytes, dtype=dtype)
-    return out
 
 
 class Index:
@@ -290,9 +263,9 @@ class Index:
 class MaxSimIndex(Index):
     """Every document's token vectors, scored against a query by MaxSim.
 
-    Stored flat: ``vectors`` ``(total_tokens, dim)`` and ``lengths`` ``(nd,)``.
-    Scoring takes documents in buckets of ``bucket`` documents of similar length and
-    pads each bucket only to its own longest document, so little work is wasted.
+    Stored flat: ``vectors`` ``(total_tokens, dim)`` and ``lengths`` ``(nd,)``, and scored flat
+    (:func:`maxsim_flat`): blocks of rows of ``vectors`` against every query token, each row's
+    similarities to its own document's max, so no document is padded and no work is wasted.
 
     ``dtype``: how the vectors are stored and scored, ``torch.float32`` (default) or
     ``torch.bfloat16``: half the memory, and several times faster on a CPU with native bf16
@@ -302,7 +275,7 @@ class MaxSimIndex(Index):
 
     kind = "maxsim"
 
-    def __init__(self, doc_ids: Sequence[str], doc_vectors: Sequence[torch.Tensor], bucket: int = 64,
+    def __init__(self, doc_ids: Sequence[str], doc_vectors: Sequence[torch.Tensor],
                  dtype: torch.dtype = torch.float32) -> None:
         super().__init__(doc_ids)
         if dtype not in (torch.float32, torch.bfloat16):
@@ -317,7 +290,6 @@ class MaxSimIndex(Index):
                 )
         self.vectors = torch.cat([v.to(device="cpu", dtype=dtype) for v in doc_vectors])  # an index lives on the CPU
         self.lengths = torch.tensor([v.shape[0] for v in doc_vectors])
-        self.bucket = bucket
 
     @classmethod
     def from_texts(cls, encoder, doc_ids: Sequence[str], texts: Sequence[str], cache: bool = True, **kw):
@@ -346,30 +318,16 @@ class MaxSimIndex(Index):
         return self.vectors.index_select(0, rows).view(*position.shape, self.dim)
 
     def scores(self, queries: Sequence[torch.Tensor]) -> torch.Tensor:
-        """MaxSim of each query (``(Lq_i, dim)`` tensors) against every document: ``(nq, nd)``.
-
-        Queries, like documents, are taken in groups of similar length, so that short
-        queries are not padded to the longest one.
-        """
+        """MaxSim of each query (``(Lq_i, dim)`` tensors) against every document: ``(nq, nd)``,
+        by :func:`maxsim_flat` over the flat storage (queries in batches of similar length)."""
         queries = list(queries)
         if not queries:
             raise ValueError("No queries: pass a list of (Lq, dim) tensors, one per query.")
-        by_length = torch.argsort(torch.tensor([len(q) for q in queries]))
-        groups = [by_length[s : s + self.bucket] for s in range(0, len(queries), self.bucket)]
-        padded = []  # (Q, q_mask) of each group
-        for g in groups:
-            Q, q_mask = pad([queries[i] for i in g.tolist()])
-            if Q.shape[-1] != self.dim:
-                raise ValueError(f"Queries have dim {Q.shape[-1]} but the index holds dim {self.dim}: same encoder?")
-            padded.append((Q.to(device=self.vectors.device, dtype=self.vectors.dtype), q_mask.cpu()))
-        order = torch.argsort(self.lengths, descending=True)
-        out = torch.empty((len(queries), len(self)), dtype=torch.float32)
-        for start in range(0, len(order), self.bucket):
-            idx = order[start : start + self.bucket]  # documents of similar length
-            D = self.batch(idx)
-            for g, (Q, q_mask) in zip(groups, padded):
-                out[g.unsqueeze(1), idx.unsqueeze(0)] = maxsim_scores(Q, D, q_mask)
-        return out
+        Q, q_mask = pad(queries)
+        if Q.shape[-1] != self.dim:
+            raise ValueError(f"Queries have dim {Q.shape[-1]} but the index holds dim {self.dim}: same encoder?")
+        return maxsim_flat(Q.to(device=self.vectors.device, dtype=self.vectors.dtype), self.vectors, self.lengths,
+                           q_mask.to(self.vectors.device))
 
     def _tensors(self) -> dict[str, torch.Tensor]:
         return {"vectors": self.vectors.contiguous(), "lengths": self.lengths}

@@ -15,9 +15,9 @@ def rand_docs(n, seed=0, dim=8):
     return ragged(n, 1, 29, dim, torch.Generator().manual_seed(seed))
 
 
-def test_maxsim_index_scores_equal_reference_across_buckets():
+def test_maxsim_index_scores_equal_reference():
     docs, queries = rand_docs(50), rand_docs(4, seed=1)
-    idx = MaxSimIndex([f"d{i}" for i in range(50)], docs, bucket=7)
+    idx = MaxSimIndex([f"d{i}" for i in range(50)], docs)
     s = idx.scores(queries)
     ref = torch.tensor([[maxsim(q, d) for d in docs] for q in queries])
     torch.testing.assert_close(s, ref, atol=1e-5, rtol=1e-5)

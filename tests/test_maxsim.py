@@ -4,7 +4,7 @@ import torch
 from helpers import ragged
 
 import lateint
-from lateint.index import maxsim_scores
+from lateint.index import maxsim_flat, maxsim_scores
 from lateint.similarity import cosine_scores, explain, maxsim, maxsim_batch, pad
 
 
@@ -34,6 +34,46 @@ def test_batched_equals_reference_on_ragged_data(seed):
     torch.testing.assert_close(maxsim_batch(Q, D, qm, dm), expected, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(maxsim_batch(Q, D, qm.long(), dm.int()), expected, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(maxsim_scores(Q, D, qm.long(), dm.int()), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_flat_storage_equals_reference_wherever_blocks_cut_documents(monkeypatch):
+    """maxsim_flat, the index's kernel: the same scores as the reference whether a block of rows holds many
+    documents or cuts them anywhere (3 rows, or 1, against documents of up to 40 tokens), padded query tokens
+    add nothing, and a best match that is negative stays negative (no padding to win). The index scores
+    through it, in one pass or in many when its memory for best matches is small."""
+    gen = torch.Generator().manual_seed(8)
+    queries, docs = ragged(5, 1, 9, 16, gen), ragged(17, 1, 40, 16, gen)
+    docs[3] = -queries[0][:1].repeat(4, 1)  # every token of document 3 is the opposite of query 0's first
+    queries[0] = queries[0][:1]
+    expected = torch.tensor([[maxsim(q, d) for d in docs] for q in queries])
+    assert expected[0, 3].item() == pytest.approx(-1.0)
+    Q, qm = pad(queries)
+    Q = Q.masked_fill(~qm.unsqueeze(-1), 1.0)  # padded query positions hold junk: only the mask keeps them out
+    flat, lengths = torch.cat(docs), torch.tensor([len(d) for d in docs])
+    row_bytes = Q.shape[0] * Q.shape[1] * 4  # one document token's similarities
+    for chunk_bytes in (1, 3 * row_bytes, 8 * 2**20):
+        got = maxsim_flat(Q, flat, lengths, qm, chunk_bytes=chunk_bytes)
+        assert got.shape == (5, 17) and got.dtype == torch.float32
+        torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(maxsim_flat(Q, flat, lengths), expected)  # without q_mask, the junk counts
+    index = lateint.MaxSimIndex([str(i) for i in range(17)], docs)
+    one_pass = index.scores(queries)
+    torch.testing.assert_close(one_pass, expected, atol=1e-5, rtol=1e-5)
+    monkeypatch.setattr(lateint.index, "_BEST_BYTES", 1)  # one document per pass
+    assert torch.equal(index.scores(queries), one_pass)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: maxsim_flat(torch.zeros(1, 2, 3), torch.zeros(5, 3), torch.tensor([2, 2])), "sum of lengths"),
+        (lambda: maxsim_flat(torch.zeros(1, 2, 3), torch.zeros(4, 2), torch.tensor([2, 2])), "sum of lengths"),
+        (lambda: maxsim_flat(torch.zeros(1, 2, 3), torch.zeros(4, 3).bfloat16(), torch.tensor([2, 2])), "convert one"),
+    ],
+)
+def test_flat_storage_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
 
 
 def test_readable_batch_is_a_few_lines():
