@@ -224,9 +224,7 @@ def agreement(fp32: torch.Tensor, bf16: torch.Tensor, Lq: int, dim: int, k: int 
 
 def bench_dim(args: argparse.Namespace, dim: int, dtypes: list[str], notes: list[str]) -> list[dict]:
     """All rows of the table for one dimension; appends the bf16-against-fp32 check to ``notes``."""
-    from lateint.lessons.cost import best_of
-    from lateint.index import MaxSimIndex
-    from lateint.index import maxsim_scores
+    from lateint.index import MaxSimIndex, maxsim_scores
     from lateint.similarity import pad
 
     queries, flat, lengths = make_data(args, dim)
@@ -261,7 +259,7 @@ def bench_dim(args: argparse.Namespace, dim: int, dtypes: list[str], notes: list
         timed = interleaved([
             *(ceiling(Qd, flat_d, mib * 2**20) for mib in CEILING_BLOCKS),
             lambda Qd=Qd, Dd=Dd: maxsim_scores(Qd, Dd, q_mask, d_mask),
-            lambda index=index: index.scores(list(Qd)),
+            lambda index=index, Qd=Qd: index.scores(list(Qd)),
         ], args.repeats)
         ceil_all = min(seconds for seconds, _ in timed[: len(CEILING_BLOCKS)])
         (t_pad, ours_pad), (t_index, ours_index) = timed[len(CEILING_BLOCKS) :]
