@@ -28,7 +28,7 @@ from safetensors.torch import save_file
 from .cache import encode
 from .metrics import Hit, Run, check_k, run_from_hits, top_k
 from .files import write_atomically
-from .similarity import check_batches, check_tokens, cosine_scores, pad
+from .similarity import check_batches, check_same_dtype, check_tokens, cosine_scores, pad
 
 if TYPE_CHECKING:
     from .chunking import ChunkIndex
@@ -149,8 +149,7 @@ def maxsim_flat(
         ``(nq, nd)`` float32 scores (the max in ``Q``'s dtype, the sum over query tokens in float32).
     """
     nq, Lq, dim = Q.shape
-    if Q.dtype != vectors.dtype:
-        raise ValueError(f"Q is {Q.dtype} but the documents are {vectors.dtype}: convert one, e.g. Q.to(vectors.dtype).")
+    check_same_dtype(Q, vectors)
     lengths = torch.as_tensor(lengths, device=vectors.device)
     total = vectors.shape[0] if rows is None else len(rows)
     if vectors.dim() != 2 or vectors.shape[1] != dim or int(lengths.sum()) != total:

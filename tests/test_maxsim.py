@@ -68,7 +68,7 @@ def test_flat_storage_equals_reference_wherever_blocks_cut_documents(monkeypatch
     [
         (lambda: maxsim_flat(torch.zeros(1, 2, 3), torch.zeros(5, 3), torch.tensor([2, 2])), "sum of lengths"),
         (lambda: maxsim_flat(torch.zeros(1, 2, 3), torch.zeros(4, 2), torch.tensor([2, 2])), "sum of lengths"),
-        (lambda: maxsim_flat(torch.zeros(1, 2, 3), torch.zeros(4, 3).bfloat16(), torch.tensor([2, 2])), "convert one"),
+        (lambda: maxsim_flat(torch.zeros(1, 2, 3), torch.zeros(4, 3).bfloat16(), torch.tensor([2, 2])), "cast both to the same dtype"),
     ],
 )
 def test_flat_storage_bad_input(call, match):
