@@ -150,6 +150,8 @@ def test_agent_beats_one_shot_bm25_on_the_multihop_set(capsys):
     shown, shown_traces = agent_run(ds, search, k=1, show_progress=True)  # a bar over the questions, nothing else changed
     assert shown == run and [t.retrieved for t in shown_traces] == [t.retrieved for t in traces]
     assert "questions: 100%" in (bar := capsys.readouterr().err) and "20/20" in bar
+    agent_run(ds, search, k=1, show_progress="bm25")  # a named bar, for several runs in one cell
+    assert "bm25: questions: 100%" in capsys.readouterr().err
     assert len(traces) == 20 and all(len(t.steps) == 2 for t in traces)
     for qid, trace in zip(ds.query_ids, traces):
         assert list(run[qid]) == trace.retrieved  # the run keeps the order of retrieval

@@ -355,21 +355,22 @@ def agent_run(
     decomposer: Decomposer | None = None,
     max_calls: int = 2,
     new_only: bool = False,
-    show_progress: bool = False,
+    show_progress: bool | str = False,
 ) -> tuple[Run, list[Trace]]:
     """Run :func:`trace_question` on every query of ``ds``; return a run (documents in the order
     the agent retrieved them) for :func:`lateint.metrics.evaluate`, and the traces.
 
     ``k``, ``decomposer``, ``max_calls`` and ``new_only`` as for :func:`trace_question`;
-    ``show_progress``: a progress bar over the questions.
+    ``show_progress``: a progress bar over the questions; a string also names it (``"bm25"`` shows
+    ``bm25: questions``), so that several runs in one cell can be told apart.
     """
     from tqdm.auto import tqdm
 
     texts = dict(zip(ds.doc_ids, ds.doc_texts))
     run: Run = {}
     traces = []
-    for qid, question in tqdm(ds.queries.items(), total=len(ds.queries), desc="questions", unit="question",
-                              disable=not show_progress):
+    for qid, question in tqdm(ds.queries.items(), total=len(ds.queries), unit="question", disable=not show_progress,
+                              desc=f"{show_progress}: questions" if isinstance(show_progress, str) else "questions"):
         trace = trace_question(question, search, texts, k, decomposer, max_calls, new_only)
         seen = trace.retrieved
         run[qid] = {did: float(len(seen) - i) for i, did in enumerate(seen)}
