@@ -187,6 +187,8 @@ def max_pass(queries: torch.Tensor, flat: torch.Tensor, lengths: torch.Tensor, b
     """A function doing only the other half of the index's kernel: each block of ``block_bytes`` of
     similarities (one buffer, filled once) sent to its documents' running best with ``scatter_reduce_``,
     block by block over all document tokens, as :func:`lateint.index.maxsim_flat` does after each product."""
+    from lateint.index import _into_best
+
     columns = queries.shape[0] * queries.shape[1]
     rows = max(1, block_bytes // (columns * flat.element_size()))
     sim = torch.randn(min(rows, flat.shape[0]), columns, generator=torch.Generator().manual_seed(0)).to(flat.dtype)
@@ -196,9 +198,7 @@ def max_pass(queries: torch.Tensor, flat: torch.Tensor, lengths: torch.Tensor, b
     def run() -> None:
         for s in range(0, flat.shape[0], rows):
             ids = doc_of_row[s : s + rows]
-            first = int(ids[0])
-            best[first : int(ids[-1]) + 1].scatter_reduce_(
-                0, (ids - first).unsqueeze(1).expand(len(ids), columns), sim[: len(ids)], "amax")
+            _into_best(best, ids, sim[: len(ids)])
 
     return run
 

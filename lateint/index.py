@@ -194,13 +194,18 @@ def _flat_pass(Q, q_mask, vectors, rows, first_row: int, doc_of_row, n_docs: int
             tokens = vectors[first_row + s : first_row + s + len(ids)]
         else:
             tokens = torch.index_select(vectors, 0, rows[s : s + block], out=gathered[: len(ids)])
-        sim = torch.mm(tokens, queries_T, out=buffer[: len(ids)])  # (block, nq*L)
-        first = int(ids[0])
-        best[first : int(ids[-1]) + 1].scatter_reduce_(0, (ids - first).unsqueeze(1).expand_as(sim), sim, "amax")
+        _into_best(best, ids, torch.mm(tokens, queries_T, out=buffer[: len(ids)]))  # (block, nq*L)
     best = best.to(torch.float32).view(n_docs, nq, L)
     if q_mask is not None:  # a padded query token adds nothing (filled, not multiplied: 0 * -inf is nan)
         best.masked_fill_(~q_mask.to(best.device, torch.bool), 0.0)
     return best.sum(dim=2).T
+
+
+def _into_best(best: torch.Tensor, ids: torch.Tensor, sim: torch.Tensor) -> None:
+    """Each row of a block of similarities ``sim (rows, columns)`` into its document's running best:
+    ``best[ids[r]] = max(best[ids[r]], sim[r])``, in place; ``ids (rows,)`` ascending documents."""
+    first = int(ids[0])
+    best[first : int(ids[-1]) + 1].scatter_reduce_(0, (ids - first).unsqueeze(1).expand_as(sim), sim, "amax")
 
 
 _BLOCK_ROWS = 1024  # document tokens a block of similarities holds at least: queries are batched to fit
